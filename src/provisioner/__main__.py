@@ -1,0 +1,5 @@
+"""`python -m provisioner` runs the same command line as `provisioner`."""
+
+from provisioner.cli.main import main
+
+main()

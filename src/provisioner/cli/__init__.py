@@ -1,0 +1,1 @@
+"""The `provisioner` command. Thin: parse, call the domain and storage, format."""

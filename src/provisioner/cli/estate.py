@@ -1,0 +1,68 @@
+"""`provisioner load` and `provisioner dump`: estate files in and out."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from provisioner.cli.context import console, errors, reports_errors, state
+from provisioner.estate_files.dump import dump_estate
+from provisioner.estate_files.load import load_estate_file, read_estate_file
+
+# Below this many devices a load is quick enough not to need a progress bar.
+_PROGRESS_FROM = 1000
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
+@reports_errors
+def load(file: Path, quiet: bool) -> None:
+    """Create or update everything FILE names (YAML; - for stdin), all or nothing."""
+    if str(file) == "-":
+        text, source = sys.stdin.read(), "stdin"
+    else:
+        if not file.exists():
+            raise click.BadParameter(f"{file} does not exist", param_hint="FILE")
+        text, source = file.read_text(encoding="utf-8"), str(file)
+    estate = read_estate_file(text, source)
+    database = state().database()
+    devices = sum(len(account.devices) for account in estate.accounts)
+    with Progress(
+        TextColumn("loading devices"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+        disable=quiet or devices < _PROGRESS_FROM,
+    ) as bar:
+        task = bar.add_task("devices", total=devices)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = load_estate_file(database, estate, source=source, progress=progress)
+    if not quiet:
+        console.print(f"{source}: {result.summary()} (change {result.change_id})", highlight=False)
+
+
+@click.command()
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file."
+)
+@reports_errors
+def dump(output: Path | None) -> None:
+    """Print the whole estate as an estate file that `load` takes back (it holds secrets)."""
+    database = state().database()
+    if output is None:
+        dump_estate(database, sys.stdout)
+        return
+    partial = output.with_name(output.name + ".partial")
+    with partial.open("w", encoding="utf-8") as out:
+        partial.chmod(0o600)
+        dump_estate(database, out)
+    partial.replace(output)

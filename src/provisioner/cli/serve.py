@@ -1,0 +1,58 @@
+"""`provisioner serve`: run the service."""
+
+from __future__ import annotations
+
+import asyncio
+from importlib import resources
+
+import click
+
+from provisioner.cli.context import console, reports_errors, state
+from provisioner.estate_files.load import load_estate_file, read_estate_file
+from provisioner.service import Endpoint, run_service
+from provisioner.storage.snapshot import load_estate
+
+
+def demo_estate_text() -> str:
+    return resources.files("provisioner").joinpath("examples/demo.yaml").read_text("utf-8")
+
+
+@click.command()
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Load the demo estate (examples/demo.yaml) into an empty database first.",
+)
+@click.option(
+    "--http",
+    "http_address",
+    envvar="PROVISIONER_HTTP",
+    default="127.0.0.1:8080",
+    show_default=True,
+    show_envvar=True,
+    help="HOST:PORT the phones and the API are served on.",
+)
+@reports_errors
+def serve(demo: bool, http_address: str) -> None:
+    """Run the provisioning service until Ctrl-C or SIGTERM."""
+    http = Endpoint.parse(http_address, "--http")
+    database = state().database(upgrade_existing=demo)
+    if demo:
+        with database.read() as session:
+            empty = not load_estate(session).clusters
+        if empty:
+            estate = read_estate_file(demo_estate_text(), "examples/demo.yaml")
+            result = load_estate_file(database, estate, source="examples/demo.yaml")
+            console.print(f"demo estate loaded: {result.summary()}", highlight=False)
+            console.print(
+                "[yellow]demo devices use the password demo-<MAC>: never use them in production"
+            )
+
+    def ready(lines: list[str]) -> None:
+        console.print(f"provisioner serving from {database.describe()}", highlight=False)
+        for line in lines:
+            console.print(f"  {line}", highlight=False)
+        console.print("  Ctrl-C stops it.")
+
+    asyncio.run(run_service(database, http, on_ready=ready))
+    console.print("stopped.")

@@ -1,0 +1,178 @@
+"""The estate as immutable value objects: what DNS records, GeoIP and phone files are built
+from. `provisioner.storage.snapshot` reads them from the database; nothing here does I/O.
+
+Names: a zone's *proxy name* is ``<proxy label>.<cluster domain>``
+(``us-east.p.example.net``); a hosted partner's phones see the same label under the
+partner's white-label domain (``us-east.p.acme.example``). A media server's host name is
+``<name>.<cluster domain>`` (``ms1.p.example.net``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from provisioner.domain.geography import Location
+from provisioner.domain.settings import EffectiveSettings
+
+
+class ClusterKind(StrEnum):
+    HOSTED = "hosted"
+    PRIVATE_CLOUD = "private-cloud"
+    GLOBAL_INFRASTRUCTURE = "global-infrastructure"
+
+
+class SipTransport(StrEnum):
+    """A transport a zone offers and a media server listens on (not the phone setting)."""
+
+    UDP = "udp"
+    TCP = "tcp"
+    TLS = "tls"
+
+
+VENDORS = ("yealink", "poly", "cisco", "grandstream", "snom", "fanvil")
+
+
+@dataclass(frozen=True)
+class MediaServer:
+    name: str
+    host_name: str
+    addresses: tuple[str, ...]
+    location: Location | None
+    ports: Mapping[SipTransport, int]
+
+
+@dataclass(frozen=True)
+class Zone:
+    name: str
+    cluster: str
+    proxy_label: str
+    proxy_name: str
+    location: Location
+    media_order: str  # "explicit" or "nearest"
+    media_servers: tuple[MediaServer, ...]  # in order of preference, `nearest` resolved
+    srv_weight: int
+    ttl: int
+    transports: tuple[SipTransport, ...]
+
+    def proxy_name_under(self, domain: str) -> str:
+        """This zone's proxy name under another domain (a partner's white label)."""
+        return f"{self.proxy_label}.{domain}"
+
+
+def nearest_first(location: Location, servers: Iterable[MediaServer]) -> tuple[MediaServer, ...]:
+    """Media servers by great-circle distance from `location`; those with no location last."""
+    return tuple(
+        sorted(
+            servers,
+            key=lambda server: (
+                server.location is None,
+                location.distance_km(server.location) if server.location else 0.0,
+                server.name,
+            ),
+        )
+    )
+
+
+def _no_settings() -> Mapping[str, Any]:
+    return MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Partner:
+    name: str
+    cluster: str
+    domain: str
+    settings: Mapping[str, Any] = field(default_factory=_no_settings)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    name: str
+    kind: ClusterKind
+    domain: str
+    default_zone: str | None
+    zones: tuple[Zone, ...]
+    media_servers: tuple[MediaServer, ...]
+    partners: tuple[Partner, ...]
+    settings: Mapping[str, Any] = field(default_factory=_no_settings)
+
+    def zone(self, name: str) -> Zone:
+        for zone in self.zones:
+            if zone.name == name:
+                return zone
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class Estate:
+    """Every cluster with its zones, media servers and partners, as of change `change_id`."""
+
+    clusters: tuple[Cluster, ...]
+    settings: Mapping[str, Any] = field(default_factory=_no_settings)  # the global layer
+    change_id: int = 0
+
+    def cluster(self, name: str) -> Cluster:
+        for cluster in self.clusters:
+            if cluster.name == name:
+                return cluster
+        raise KeyError(name)
+
+    @property
+    def partners(self) -> tuple[Partner, ...]:
+        return tuple(partner for cluster in self.clusters for partner in cluster.partners)
+
+    def partner(self, name: str) -> Partner:
+        for partner in self.partners:
+            if partner.name == name:
+                return partner
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class LineConfig:
+    index: int
+    sip_user: str
+    auth_name: str
+    password: str
+    display_name: str
+    label: str
+
+
+@dataclass(frozen=True)
+class DeviceRecord:
+    """A device as stored, with what its account contributes: the input of
+    `provisioner.domain.effective`."""
+
+    mac: str
+    vendor: str
+    model: str
+    account: str
+    cluster: str
+    partner: str | None
+    sip_domain: str
+    pinned_zone: str | None  # the device's own pin, else its account's
+    pinned_by: str | None  # "device" or "account"
+    account_settings: Mapping[str, Any]
+    settings: Mapping[str, Any]
+    provisioning_user: str
+    provisioning_password: str
+    lines: tuple[LineConfig, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    """Everything a vendor profile needs to render a device's files."""
+
+    mac: str
+    vendor: str
+    model: str
+    account: str
+    cluster: str
+    partner: str | None
+    zone: str
+    settings: EffectiveSettings
+    lines: tuple[LineConfig, ...] = field(default=())

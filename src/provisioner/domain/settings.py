@@ -1,0 +1,443 @@
+"""Phone settings: the vendor-neutral schema, the layers, the merge and the failover rules.
+
+This module is the one place that knows
+
+* which keys exist, what values they accept and their defaults (`SCHEMA`);
+* the order of the layers: defaults, then what the estate implies (the zone's outbound
+  proxy name, the account's SIP domain), then global → cluster → partner → account →
+  device, a lower layer overriding a higher one key by key;
+* the rules applied after the merge, whatever any layer said: with transport
+  ``dns-naptr`` every proxy and registrar port is 0 and there is no secondary proxy,
+  because a non-zero port disables SRV on many phones and phones given two proxies
+  alternate between them.
+
+The result, `EffectiveSettings`, carries for every key its value and where it came from.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum, StrEnum
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit
+
+from provisioner.domain import names
+from provisioner.domain.errors import InvalidValue
+
+
+class Transport(StrEnum):
+    DNS_NAPTR = "dns-naptr"
+    UDP = "udp"
+    TCP = "tcp"
+    TLS = "tls"
+
+
+class Layer(int, Enum):
+    """Where a value was set, in the order the merge applies them (later wins)."""
+
+    DEFAULT = 0
+    ESTATE = 1
+    GLOBAL = 2
+    CLUSTER = 3
+    PARTNER = 4
+    ACCOUNT = 5
+    DEVICE = 6
+    RULE = 7
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+# --- value parsers: each takes what YAML or a command line gives and returns the value ---
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise ValueError(f"{value!r} is not text")
+    text = str(value).strip()
+    if not text:
+        raise ValueError("must not be empty")
+    if len(text) > 255:
+        raise ValueError("is longer than 255 characters")
+    return text
+
+
+def _integer(value: object, low: int, high: int, unit: str = "") -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a whole number")
+    if isinstance(value, str):
+        value = value.strip()
+        if not value.lstrip("-").isdigit():
+            raise ValueError(f"{value!r} is not a whole number")
+        value = int(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int):
+        raise ValueError(f"{value!r} is not a whole number")
+    if not low <= value <= high:
+        suffix = f" {unit}" if unit else ""
+        raise ValueError(f"{value} is out of range {low}..{high}{suffix}")
+    return value
+
+
+def _port(value: object) -> int:
+    return _integer(value, 0, 65535)
+
+
+def _choice(options: Sequence[str]) -> Callable[[object], str]:
+    def parse(value: object) -> str:
+        text = value.value if isinstance(value, Enum) else str(value).strip().lower()
+        if text not in options:
+            raise ValueError(f"{value!r} is not one of {', '.join(options)}")
+        return text
+
+    return parse
+
+
+def _seconds(low: int, high: int) -> Callable[[object], int]:
+    return lambda value: _integer(value, low, high, "seconds")
+
+
+def _time_zone(value: object) -> str:
+    text = _text(value)
+    try:
+        zoneinfo.ZoneInfo(text)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{text!r} is not an IANA time zone such as America/New_York") from None
+    return text
+
+
+def _url(value: object) -> str:
+    text = _text(value)
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{text!r} is not an http:// or https:// URL")
+    return text.rstrip("/")
+
+
+def _language(value: object) -> str:
+    text = _text(value).lower()
+    if len(text) != 2 or not text.isalpha():
+        raise ValueError(f"{text!r} is not a two-letter language code such as en")
+    return text
+
+
+CODECS = ("opus", "g722", "pcmu", "pcma", "g729")
+
+
+def _codecs(value: object) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not items:
+        raise ValueError(f"{value!r} is not a list of codecs ({', '.join(CODECS)})")
+    parsed = tuple(_choice(CODECS)(item) for item in items)
+    if len(set(parsed)) != len(parsed):
+        raise ValueError("names a codec twice")
+    return parsed
+
+
+def _secret(value: object) -> str:
+    text = _text(value)
+    if len(text) < 6:
+        raise ValueError("is shorter than 6 characters")
+    return text
+
+
+def _dial_string(value: object) -> str:
+    text = _text(value)
+    if not all(c.isdigit() or c in "*#+" for c in text):
+        raise ValueError(f"{text!r} may hold only digits, *, # and +")
+    return text
+
+
+@dataclass(frozen=True)
+class SettingKey:
+    """One key of the schema."""
+
+    name: str
+    kind: str  # what the README shows as the type
+    description: str
+    parse: Callable[[object], Any]
+    default: Any = None
+    secret: bool = False
+
+
+SCHEMA: Mapping[str, SettingKey] = MappingProxyType(
+    {
+        key.name: key
+        for key in (
+            SettingKey(
+                "transport",
+                "dns-naptr | udp | tcp | tls",
+                "SIP transport. dns-naptr lets the phone find transport, media servers and "
+                "their order in DNS (NAPTR → SRV → A): the failover this product is built on.",
+                _choice([t.value for t in Transport]),
+                Transport.DNS_NAPTR.value,
+            ),
+            SettingKey(
+                "outbound_proxy.host",
+                "host name",
+                "Outbound proxy. Defaults to the proxy name of the device's zone.",
+                names.host_or_address,
+            ),
+            SettingKey(
+                "outbound_proxy.port",
+                "port",
+                "Outbound proxy port; forced to 0 with dns-naptr (0 lets the phone use SRV).",
+                _port,
+                0,
+            ),
+            SettingKey(
+                "secondary_proxy.host",
+                "host name",
+                "A backup outbound proxy. Removed with dns-naptr: DNS carries the failover.",
+                names.host_or_address,
+            ),
+            SettingKey(
+                "secondary_proxy.port",
+                "port",
+                "Backup outbound proxy port. Removed with dns-naptr.",
+                _port,
+            ),
+            SettingKey(
+                "registrar.host",
+                "host name",
+                "Registrar (SIP server, the domain of the phone's address of record). "
+                "Defaults to the account's SIP domain.",
+                names.host_or_address,
+            ),
+            SettingKey(
+                "registrar.port",
+                "port",
+                "Registrar port; forced to 0 with dns-naptr.",
+                _port,
+                0,
+            ),
+            SettingKey(
+                "registration.expiry",
+                "seconds",
+                "Requested registration lifetime (vendors that count minutes get it converted).",
+                _seconds(60, 86400),
+                3600,
+            ),
+            SettingKey(
+                "ntp.server",
+                "host name or address",
+                "Time server.",
+                names.host_or_address,
+                "pool.ntp.org",
+            ),
+            SettingKey(
+                "time_zone",
+                "IANA time zone",
+                "The phone's local time zone, e.g. America/New_York.",
+                _time_zone,
+                "UTC",
+            ),
+            SettingKey(
+                "resync.interval",
+                "seconds",
+                "How often the phone fetches its files again; 0 never.",
+                lambda value: 0 if value in (0, "0") else _seconds(300, 2592000)(value),
+                86400,
+            ),
+            SettingKey(
+                "provisioning.url",
+                "URL",
+                "Base URL phones fetch from. Empty: the URL the phone used.",
+                _url,
+            ),
+            SettingKey(
+                "language",
+                "language code",
+                "Language of the phone's screen (two letters).",
+                _language,
+                "en",
+            ),
+            SettingKey(
+                "codecs",
+                "list of opus, g722, pcmu, pcma, g729",
+                "Audio codecs in order of preference (comma-separated on the command line).",
+                _codecs,
+                ("g722", "pcmu", "pcma"),
+            ),
+            SettingKey(
+                "dtmf",
+                "rfc2833 | inband | info",
+                "How key presses are sent.",
+                _choice(("rfc2833", "inband", "info")),
+                "rfc2833",
+            ),
+            SettingKey(
+                "srtp",
+                "disabled | optional | required",
+                "Media encryption.",
+                _choice(("disabled", "optional", "required")),
+                "disabled",
+            ),
+            SettingKey(
+                "voicemail.number",
+                "dial string",
+                "Number the message key dials.",
+                _dial_string,
+            ),
+            SettingKey(
+                "admin.password",
+                "secret",
+                "Password of the phone's own web interface. Empty: the vendor default.",
+                _secret,
+                secret=True,
+            ),
+        )
+    }
+)
+
+PORT_KEYS = ("outbound_proxy.port", "registrar.port")
+SECONDARY_KEYS = ("secondary_proxy.host", "secondary_proxy.port")
+SECRET_KEYS = frozenset(key.name for key in SCHEMA.values() if key.secret)
+
+
+def parse_value(key: str, value: object, where: str) -> Any:
+    """Validate one value for `key`; `where` names the layer for the error message."""
+    location = f"{where}: {key}" if where else key
+    definition = SCHEMA.get(key)
+    if definition is None:
+        raise InvalidValue(location, "unknown setting (see `provisioner settings keys`)")
+    try:
+        return definition.parse(value)
+    except ValueError as error:
+        if definition.secret:
+            raise InvalidValue(location, "invalid secret value (not shown)") from None
+        raise InvalidValue(location, str(error)) from None
+
+
+def validate_layer(values: Mapping[str, object] | None, where: str) -> dict[str, Any]:
+    """Validate and normalise a whole layer; the first bad key raises `InvalidValue`."""
+    if values is None:
+        return {}
+    if not isinstance(values, Mapping):
+        raise InvalidValue(
+            f"{where}: settings" if where else "settings", "must be a mapping of key: value"
+        )
+    return {str(key): parse_value(str(key), value, where) for key, value in values.items()}
+
+
+def parse_assignments(assignments: Sequence[str], where: str) -> dict[str, Any]:
+    """``["transport=udp", "outbound_proxy.port=5060"]`` → validated values."""
+    raw: dict[str, str] = {}
+    for assignment in assignments:
+        key, sep, value = assignment.partition("=")
+        if not sep or not key.strip():
+            raise InvalidValue(where, f"{assignment!r} is not KEY=VALUE")
+        raw[key.strip()] = value
+    return validate_layer(raw, where)
+
+
+def to_storable(value: Any) -> Any:
+    """The JSON form of a parsed value (tuples become lists)."""
+    return list(value) if isinstance(value, tuple) else value
+
+
+# --- the merge ---
+
+
+@dataclass(frozen=True)
+class LayerValues:
+    """The values one layer sets. `owner` names the cluster, partner, account or device."""
+
+    layer: Layer
+    values: Mapping[str, Any]
+    owner: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where an effective value came from: a layer (and its owner) or a rule."""
+
+    layer: Layer
+    owner: str | None = None
+    note: str | None = None
+
+    def __str__(self) -> str:
+        # The estate layer's owner says what implied the value ("zone us-east").
+        text = self.owner if self.layer is Layer.ESTATE and self.owner else self.layer.label
+        if self.owner and self.layer is not Layer.ESTATE:
+            text += f" {self.owner}"
+        if self.note:
+            text += f" ({self.note})"
+        return text
+
+
+DEFAULTS = LayerValues(
+    Layer.DEFAULT, MappingProxyType({key.name: key.default for key in SCHEMA.values()})
+)
+
+_NAPTR_RULE_PORT = Provenance(Layer.RULE, "dns-naptr", "port 0 lets the phone use SRV")
+_NAPTR_RULE_SECONDARY = Provenance(Layer.RULE, "dns-naptr", "DNS carries the failover")
+
+
+class EffectiveSettings(Mapping[str, Any]):
+    """Every schema key with its value (None for unset) and its provenance. Read-only."""
+
+    __slots__ = ("_provenance", "_values")
+
+    def __init__(self, values: Mapping[str, Any], provenance: Mapping[str, Provenance]) -> None:
+        self._values = MappingProxyType(dict(values))
+        self._provenance = MappingProxyType(dict(provenance))
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"EffectiveSettings({dict(self._values)!r})"
+
+    def source(self, key: str) -> Provenance:
+        return self._provenance[key]
+
+    @property
+    def transport(self) -> Transport:
+        return Transport(self._values["transport"])
+
+
+def merge(layers: Sequence[LayerValues]) -> EffectiveSettings:
+    """Merge the defaults and `layers` (in `Layer` order, later wins), then apply the rules.
+
+    Layers are expected to hold validated values (`validate_layer`); this function is on
+    the phones' hot path and does no validation of its own.
+    """
+    values: dict[str, Any] = dict(DEFAULTS.values)
+    default_source = Provenance(Layer.DEFAULT)
+    provenance: dict[str, Provenance] = dict.fromkeys(values, default_source)
+    for layer in sorted(layers, key=lambda item: item.layer):
+        source = Provenance(layer.layer, layer.owner)
+        for key, value in layer.values.items():
+            values[key] = value
+            provenance[key] = source
+    _apply_rules(values, provenance)
+    return EffectiveSettings(values, provenance)
+
+
+def _apply_rules(values: dict[str, Any], provenance: dict[str, Provenance]) -> None:
+    if values["transport"] == Transport.DNS_NAPTR.value:
+        for key in PORT_KEYS:
+            values[key] = 0
+            provenance[key] = _NAPTR_RULE_PORT
+        for key in SECONDARY_KEYS:
+            values[key] = None
+            provenance[key] = _NAPTR_RULE_SECONDARY
+
+
+def mask(key: str, value: Any) -> Any:
+    """What to show of a value: secrets are masked."""
+    if key in SECRET_KEYS and value is not None:
+        return "********"
+    return value

@@ -1,0 +1,530 @@
+"""Applying an estate file to the database: all of it in one transaction, or nothing.
+
+The file is parsed and validated first (every problem reported at once, each naming its
+entry and field); then the entries are applied on top of what is stored and the result is
+checked as a whole (references between clusters, zones, partners, accounts and devices)
+before anything is committed. Devices go in by bulk statements, so 100,000 of them load in
+seconds; `progress` is told how many devices are done.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from provisioner.domain.errors import EstateErrors, InvalidValue
+from provisioner.estate_files.schema import (
+    AccountEntry,
+    ClusterEntry,
+    DeviceEntry,
+    EstateFile,
+    ZoneEntry,
+)
+from provisioner.storage import models
+from provisioner.storage.database import Database
+
+Progress = Callable[[int, int], None]  # (devices done, devices in the file)
+
+_CHUNK = 1000
+
+
+@dataclass
+class LoadResult:
+    change_id: int
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        kinds = sorted(set(self.created) | set(self.updated))
+        parts = [
+            f"{kind}: {self.created.get(kind, 0)} created, {self.updated.get(kind, 0)} updated"
+            for kind in kinds
+        ]
+        return "; ".join(parts) if parts else "nothing to change"
+
+
+# --- reading and validating the file ---
+
+
+def read_estate_file(text: str, source: str = "estate file") -> EstateFile:
+    """Parse YAML text and validate its shape; raises `EstateErrors` naming every problem."""
+    try:
+        raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{source} line {mark.line + 1}" if mark else source
+        raise EstateErrors([InvalidValue(where, f"not valid YAML: {error}")]) from None
+    if raw is None:
+        raw = {}
+    try:
+        return EstateFile.model_validate(raw)
+    except ValidationError as error:
+        raise EstateErrors(
+            [InvalidValue(_where(raw, item["loc"]), _message(item)) for item in error.errors()]
+        ) from None
+
+
+def _message(item: Any) -> str:
+    message = item["msg"].removeprefix("Value error, ")
+    if item["type"] == "extra_forbidden":
+        return "unknown field"
+    if item["type"] == "missing":
+        return "required"
+    return message
+
+
+def _where(raw: Any, loc: Sequence[Any]) -> str:
+    """``('accounts', 0, 'devices', 3, 'mac')`` → ``accounts[0] acme › devices[3] 0015… › mac``."""
+    parts: list[str] = []
+    node = raw
+    for step in loc:
+        if isinstance(step, int) and parts:
+            item = node[step] if isinstance(node, list) and step < len(node) else None
+            key = None
+            if isinstance(item, dict):
+                key = item.get("name", item.get("mac", item.get("index")))
+            parts[-1] += f"[{step}]" + (f" {key}" if key is not None else "")
+            node = item
+        else:
+            parts.append(str(step))
+            node = node.get(step) if isinstance(node, dict) else None
+    return " › ".join(parts)
+
+
+# --- applying it ---
+
+
+class _Loader:
+    def __init__(self, session: Session, progress: Progress | None) -> None:
+        self.session = session
+        self.progress = progress
+        self.errors: list[InvalidValue] = []
+        self.result = LoadResult(change_id=0)
+
+    def count(self, kind: str, created: bool, n: int = 1) -> None:
+        target = self.result.created if created else self.result.updated
+        target[kind] = target.get(kind, 0) + n
+
+    def error(self, where: str, message: str) -> None:
+        self.errors.append(InvalidValue(where, message))
+
+    # global
+
+    def apply(self, estate: EstateFile) -> None:
+        if "settings" in estate.model_fields_set:
+            row = self.session.get(models.GlobalSettings, 1)
+            if row is None:
+                self.session.add(models.GlobalSettings(id=1, settings=estate.settings))
+            else:
+                row.settings = estate.settings
+            self.count("global settings", row is None)
+        self.clusters = {
+            c.name: c
+            for c in self.session.scalars(
+                select(models.Cluster).options(
+                    selectinload(models.Cluster.zones).selectinload(models.Zone.media_server_links),
+                    selectinload(models.Cluster.media_servers),
+                    selectinload(models.Cluster.partners),
+                )
+            )
+        }
+        self.partners = {p.name: p for p in self.session.scalars(select(models.Partner))}
+        for position, entry in enumerate(estate.clusters):
+            self.apply_cluster(f"clusters[{position}] {entry.name}", entry)
+        self.session.flush()
+        self.accounts = {a.name: a for a in self.session.scalars(select(models.Account))}
+        for position, entry in enumerate(estate.accounts):
+            self.apply_account(f"accounts[{position}] {entry.name}", entry)
+        self.session.flush()
+        self.check_domains()
+        self.apply_devices(estate.accounts)
+
+    def apply_cluster(self, where: str, entry: ClusterEntry) -> None:
+        given = entry.model_fields_set
+        cluster = self.clusters.get(entry.name)
+        created = cluster is None
+        if cluster is None:
+            for required in ("kind", "domain"):
+                if required not in given:
+                    self.error(f"{where} › {required}", "required for a new cluster")
+            if "kind" not in given or "domain" not in given:
+                return
+            cluster = models.Cluster(name=entry.name, settings={})
+            self.session.add(cluster)
+            self.clusters[entry.name] = cluster
+        for name in ("kind", "domain", "settings"):
+            if name in given:
+                setattr(cluster, name, getattr(entry, name))
+        self.count("clusters", created)
+
+        servers = {server.name: server for server in cluster.media_servers}
+        for server_entry in entry.media_servers:
+            server = servers.get(server_entry.name)
+            self.count("media servers", server is None)
+            if server is None:
+                server = models.MediaServer(name=server_entry.name)
+                cluster.media_servers.append(server)
+                servers[server.name] = server
+            fields = server_entry.model_fields_set
+            server.addresses = list(server_entry.addresses)
+            if "latitude" in fields or server.latitude is None:
+                server.latitude, server.longitude = server_entry.latitude, server_entry.longitude
+            if "ports" in fields or server.udp_port is None:
+                ports = server_entry.ports
+                server.udp_port, server.tcp_port, server.tls_port = ports.udp, ports.tcp, ports.tls
+        self.session.flush()
+
+        zones = {zone.name: zone for zone in cluster.zones}
+        for position, zone_entry in enumerate(entry.zones):
+            zone_where = f"{where} › zones[{position}] {zone_entry.name}"
+            self.apply_zone(zone_where, cluster, zones, servers, zone_entry)
+
+        if entry.default_zone is not None:
+            zone = zones.get(entry.default_zone)
+            if zone is None:
+                self.error(
+                    f"{where} › default_zone", f"no zone {entry.default_zone!r} in this cluster"
+                )
+            else:
+                cluster.default_zone = zone
+        elif cluster.default_zone is None and cluster.zones:
+            cluster.default_zone = cluster.zones[0]
+
+        if cluster.kind != "hosted" and (cluster.partners or entry.partners):
+            self.error(
+                f"{where} › partners" if entry.partners else f"{where} › kind",
+                f"hosted partners live only on a hosted cluster, this one is {cluster.kind}",
+            )
+        for position, partner_entry in enumerate(entry.partners):
+            partner_where = f"{where} › partners[{position}] {partner_entry.name}"
+            partner = self.partners.get(partner_entry.name)
+            self.count("partners", partner is None)
+            if partner is None:
+                partner = models.Partner(name=partner_entry.name, settings={})
+                cluster.partners.append(partner)
+                self.partners[partner.name] = partner
+            elif partner.cluster_id != cluster.id:
+                self.error(partner_where, "this partner belongs to another cluster")
+                continue
+            partner.domain = partner_entry.domain
+            if "settings" in partner_entry.model_fields_set:
+                partner.settings = partner_entry.settings
+
+    def apply_zone(
+        self,
+        where: str,
+        cluster: models.Cluster,
+        zones: dict[str, models.Zone],
+        servers: dict[str, models.MediaServer],
+        entry: ZoneEntry,
+    ) -> None:
+        zone = zones.get(entry.name)
+        self.count("zones", zone is None)
+        if zone is None:
+            zone = models.Zone(name=entry.name)
+            cluster.zones.append(zone)
+            zones[entry.name] = zone
+        given = entry.model_fields_set
+        if "proxy_label" in given or zone.proxy_label is None:
+            zone.proxy_label = entry.proxy_label or entry.name
+        zone.latitude, zone.longitude = entry.latitude, entry.longitude
+        for name in ("srv_weight", "ttl", "transports"):
+            if name in given or getattr(zone, name) is None:
+                setattr(zone, name, getattr(entry, name))
+        if entry.media_servers == "nearest":
+            zone.media_order = "nearest"
+            zone.media_server_links = []
+            if not servers:
+                self.error(f"{where} › media_servers", "the cluster has no media server")
+            return
+        zone.media_order = "explicit"
+        missing = [name for name in entry.media_servers if name not in servers]
+        if missing:
+            self.error(
+                f"{where} › media_servers",
+                f"no media server {', '.join(map(repr, missing))} in cluster {cluster.name}",
+            )
+            return
+        if [link.media_server.name for link in zone.media_server_links] != entry.media_servers:
+            zone.media_server_links = []
+            self.session.flush()
+            zone.media_server_links = [
+                models.ZoneMediaServer(position=index, media_server=servers[name])
+                for index, name in enumerate(entry.media_servers)
+            ]
+
+    def apply_account(self, where: str, entry: AccountEntry) -> None:
+        given = entry.model_fields_set
+        account = self.accounts.get(entry.name)
+        created = account is None
+        if account is None:
+            for required in ("cluster", "sip_domain"):
+                if required not in given:
+                    self.error(f"{where} › {required}", "required for a new account")
+            if "cluster" not in given or "sip_domain" not in given:
+                return
+            account = models.Account(name=entry.name, settings={})
+            self.session.add(account)
+            self.accounts[entry.name] = account
+        self.count("accounts", created)
+        if "cluster" in given:
+            cluster = self.clusters.get(entry.cluster or "")
+            if cluster is None:
+                self.error(f"{where} › cluster", f"no cluster {entry.cluster!r}")
+                return
+            account.cluster = cluster
+        else:
+            cluster = account.cluster
+        if "sip_domain" in given:
+            account.sip_domain = entry.sip_domain
+        if "settings" in given:
+            account.settings = entry.settings
+        if "partner" in given:
+            if entry.partner is None:
+                account.partner = None
+            else:
+                partner = self.partners.get(entry.partner)
+                if partner is None:
+                    self.error(f"{where} › partner", f"no partner {entry.partner!r}")
+                elif partner.cluster_id != cluster.id:
+                    self.error(
+                        f"{where} › partner",
+                        f"partner {entry.partner} is on another cluster than {cluster.name}",
+                    )
+                else:
+                    account.partner = partner
+        if "zone" in given:
+            account.zone = self.zone_in(cluster, entry.zone, f"{where} › zone")
+
+    def zone_in(self, cluster: models.Cluster, name: str | None, where: str) -> models.Zone | None:
+        if name is None:
+            return None
+        for zone in cluster.zones:
+            if zone.name == name:
+                return zone
+        self.error(where, f"no zone {name!r} in cluster {cluster.name}")
+        return None
+
+    def check_domains(self) -> None:
+        """Cluster and partner domains are all distinct: each is a DNS zone of its own."""
+        owners: dict[str, str] = {}
+        for kind, items in (
+            ("cluster", self.clusters.values()),
+            ("partner", self.partners.values()),
+        ):
+            for item in items:
+                if item.domain is None:
+                    continue
+                owner = f"{kind} {item.name}"
+                if item.domain in owners and owners[item.domain] != owner:
+                    self.error(
+                        f"{owner} › domain",
+                        f"{item.domain} is already used by {owners[item.domain]}",
+                    )
+                owners[item.domain] = owner
+
+    # devices: the bulk of any large file
+
+    def apply_devices(self, accounts: Sequence[AccountEntry]) -> None:
+        entries: list[tuple[str, models.Account, DeviceEntry]] = []
+        first_seen: dict[str, str] = {}
+        for a_pos, account_entry in enumerate(accounts):
+            account = self.accounts.get(account_entry.name)
+            for d_pos, device in enumerate(account_entry.devices):
+                where = f"accounts[{a_pos}] {account_entry.name} › devices[{d_pos}] {device.mac}"
+                if device.mac in first_seen:
+                    self.error(
+                        f"{where} › mac", f"duplicate MAC, first given at {first_seen[device.mac]}"
+                    )
+                    continue
+                first_seen[device.mac] = where
+                if account is not None:
+                    entries.append((where, account, device))
+        total = len(entries)
+        if self.progress:
+            self.progress(0, total)
+        existing: dict[str, int] = {}
+        for chunk in _chunks([entry[2].mac for entry in entries], _CHUNK):
+            existing.update(
+                self.session.execute(
+                    select(models.Device.mac, models.Device.id).where(models.Device.mac.in_(chunk))
+                ).all()
+            )
+        zones_by_cluster = {
+            cluster.id: {zone.name: zone.id for zone in cluster.zones}
+            for cluster in self.clusters.values()
+        }
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        lines_for: list[tuple[str, DeviceEntry]] = []
+        for where, account, device in entries:
+            row = self.device_row(
+                where, account, device, zones_by_cluster, device.mac not in existing
+            )
+            if row is None:
+                continue
+            if device.mac in existing:
+                row["id"] = existing[device.mac]
+                updates.append(row)
+            else:
+                inserts.append(row)
+            if "lines" in device.model_fields_set or device.mac not in existing:
+                lines_for.append((where, device))
+        if self.errors:
+            return
+        done = 0
+        for chunk in _chunks(inserts, _CHUNK):
+            returned = self.session.execute(
+                insert(models.Device).returning(
+                    models.Device.mac, models.Device.id, sort_by_parameter_order=True
+                ),
+                chunk,
+            ).all()
+            existing.update(returned)
+            done += len(chunk)
+            if self.progress:
+                self.progress(done, total)
+        for chunk in _chunks(updates, _CHUNK):
+            self.session.execute(update(models.Device), chunk)
+            done += len(chunk)
+            if self.progress:
+                self.progress(done, total)
+        self.count("devices", True, len(inserts))
+        self.count("devices", False, len(updates))
+        self.replace_lines(lines_for, existing)
+        if self.progress:
+            self.progress(total, total)
+
+    def device_row(
+        self,
+        where: str,
+        account: models.Account,
+        device: DeviceEntry,
+        zones_by_cluster: dict[int, dict[str, int]],
+        new: bool,
+    ) -> dict[str, Any] | None:
+        given = device.model_fields_set
+        row: dict[str, Any] = {"mac": device.mac, "account_id": account.id}
+        if new:
+            for required in ("vendor", "model"):
+                if required not in given or getattr(device, required) is None:
+                    self.error(f"{where} › {required}", "required for a new device")
+            row["provisioning_user"] = device.provisioning_user or device.mac
+            row["provisioning_password"] = device.provisioning_password or secrets.token_urlsafe(18)
+            row["settings"] = device.settings
+            row["zone_id"] = None
+        for name in ("vendor", "model", "provisioning_user", "provisioning_password", "settings"):
+            if name in given and getattr(device, name) is not None:
+                row[name] = getattr(device, name)
+        if "zone" in given:
+            if device.zone is None:
+                row["zone_id"] = None
+            else:
+                zone_id = zones_by_cluster.get(account.cluster_id, {}).get(device.zone)
+                if zone_id is None:
+                    self.error(
+                        f"{where} › zone",
+                        f"no zone {device.zone!r} in cluster {account.cluster.name}",
+                    )
+                    return None
+                row["zone_id"] = zone_id
+        return row
+
+    def replace_lines(self, devices: list[tuple[str, DeviceEntry]], ids: dict[str, int]) -> None:
+        device_ids = [ids[device.mac] for _, device in devices]
+        for chunk in _chunks(device_ids, _CHUNK):
+            self.session.execute(delete(models.Line).where(models.Line.device_id.in_(chunk)))
+        rows = [
+            {
+                "device_id": ids[device.mac],
+                "index": line.index,
+                "sip_user": line.sip_user,
+                "auth_name": line.auth_name or line.sip_user,
+                "password": line.password,
+                "display_name": line.display_name,
+                "label": line.label,
+            }
+            for _, device in devices
+            for line in device.lines
+        ]
+        for chunk in _chunks(rows, _CHUNK * 5):
+            self.session.execute(insert(models.Line), chunk)
+        self.count("lines", True, len(rows))
+
+    # the estate as a whole, after the file is applied
+
+    def check_estate(self) -> None:
+        for account in self.accounts.values():
+            where = f"account {account.name}"
+            if account.partner is not None and account.partner.cluster_id != account.cluster_id:
+                self.error(
+                    f"{where} › partner", f"partner {account.partner.name} is on another cluster"
+                )
+            if account.zone is not None and account.zone.cluster_id != account.cluster_id:
+                self.error(f"{where} › zone", f"zone {account.zone.name} is on another cluster")
+        stray_pins = self.session.execute(
+            select(models.Device.mac, models.Zone.name)
+            .join(models.Account, models.Device.account_id == models.Account.id)
+            .join(models.Zone, models.Device.zone_id == models.Zone.id)
+            .where(models.Zone.cluster_id != models.Account.cluster_id)
+            .limit(20)
+        ).tuples()
+        for mac, zone in stray_pins:
+            self.error(f"device {mac} › zone", f"zone {zone} is not on its account's cluster")
+        for cluster in self.clusters.values():
+            where = f"cluster {cluster.name}"
+            if cluster.zones and cluster.default_zone is None:
+                self.error(f"{where} › default_zone", "the cluster has zones but no default zone")
+            labels: dict[str, str] = {}
+            for zone in cluster.zones:
+                if zone.proxy_label in labels:
+                    self.error(
+                        f"{where} › zones {zone.name} › proxy_label",
+                        f"{zone.proxy_label} is already the proxy of zone {labels[zone.proxy_label]}",
+                    )
+                labels[zone.proxy_label] = zone.name
+            media_names = {server.name for server in cluster.media_servers}
+            clash = media_names & set(labels)
+            if clash:
+                self.error(
+                    f"{where} › media_servers",
+                    f"{', '.join(sorted(clash))}: a media server and a proxy cannot share a name",
+                )
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def load_estate_file(
+    database: Database,
+    estate: EstateFile,
+    *,
+    source: str = "estate file",
+    progress: Progress | None = None,
+) -> LoadResult:
+    """Apply `estate` in one transaction; raises `EstateErrors` and changes nothing on error."""
+    try:
+        with database.write(f"load {source}") as session:
+            loader = _Loader(session, progress)
+            loader.apply(estate)
+            if not loader.errors:
+                session.flush()
+                loader.check_estate()
+            if loader.errors:
+                raise EstateErrors(loader.errors)
+        loader.result.change_id = session.info["change_id"]
+        return loader.result
+    except IntegrityError as error:
+        raise EstateErrors(
+            [InvalidValue(source, f"conflicts with stored data: {error.orig}")]
+        ) from None

@@ -1,0 +1,159 @@
+"""The shape of an estate file (YAML), validated with pydantic.
+
+Each entry is found by its natural key (cluster, partner and account by name, media
+server and zone by name within their cluster, device by MAC, line by index). A field left
+out of an entry keeps its stored value, or takes its default for a new entry; a list that
+is given (a zone's media servers, a device's lines) replaces the stored one.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from provisioner.domain import names
+from provisioner.domain.errors import InvalidValue
+from provisioner.domain.estate import VENDORS
+from provisioner.domain.mac import normalise_mac
+from provisioner.domain.settings import to_storable, validate_layer
+
+
+def _settings(values: Any) -> dict[str, Any]:
+    try:
+        layer = validate_layer(values, "")
+    except InvalidValue as error:
+        raise ValueError(str(error)) from None
+    return {key: to_storable(value) for key, value in layer.items()}
+
+
+Label = Annotated[str, AfterValidator(names.dns_label)]
+HostName = Annotated[str, AfterValidator(names.host_name)]
+Mac = Annotated[str, AfterValidator(normalise_mac)]
+Settings = Annotated[dict[str, Any], BeforeValidator(_settings)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+Latitude = Annotated[float, Field(ge=-90, le=90)]
+Longitude = Annotated[float, Field(ge=-180, le=180)]
+Text = Annotated[str, Field(min_length=1, max_length=128)]
+OptionalText = Annotated[str, Field(max_length=128)]
+Transport = Literal["udp", "tcp", "tls"]
+
+
+class Entry(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", coerce_numbers_to_str=True, str_strip_whitespace=True, frozen=True
+    )
+
+
+class Ports(Entry):
+    udp: Port = 5060
+    tcp: Port = 5060
+    tls: Port = 5061
+
+
+class MediaServerEntry(Entry):
+    name: Label
+    addresses: Annotated[
+        list[Annotated[str, AfterValidator(names.ip_address)]], Field(min_length=1)
+    ]
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    ports: Ports = Ports()
+
+    @model_validator(mode="after")
+    def _both_coordinates(self) -> MediaServerEntry:
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValueError("give both latitude and longitude, or neither")
+        return self
+
+
+class ZoneEntry(Entry):
+    name: Label
+    proxy_label: Label | None = None
+    latitude: Latitude
+    longitude: Longitude
+    media_servers: Literal["nearest"] | Annotated[list[Label], Field(min_length=1)]
+    srv_weight: Annotated[int, Field(ge=0, le=65535)] = 50
+    ttl: Annotated[int, Field(ge=0, le=2147483647)] = 300
+    transports: Annotated[list[Transport], Field(min_length=1)] = ["udp", "tcp", "tls"]
+
+    @field_validator("media_servers", "transports")
+    @classmethod
+    def _no_repeats(cls, value: Any) -> Any:
+        if isinstance(value, list) and len(set(value)) != len(value):
+            raise ValueError("names the same entry twice")
+        return value
+
+
+class PartnerEntry(Entry):
+    name: Label
+    domain: HostName
+    settings: Settings = {}
+
+
+class ClusterEntry(Entry):
+    name: Label
+    kind: Literal["hosted", "private-cloud", "global-infrastructure"] | None = None
+    domain: HostName | None = None
+    default_zone: Label | None = None
+    settings: Settings = {}
+    media_servers: list[MediaServerEntry] = []
+    zones: list[ZoneEntry] = []
+    partners: list[PartnerEntry] = []
+
+
+class LineEntry(Entry):
+    index: Annotated[int, Field(ge=1, le=64)]
+    sip_user: Text
+    auth_name: Text | None = None  # defaults to sip_user
+    password: Text
+    display_name: OptionalText = ""
+    label: OptionalText = ""
+
+
+class DeviceEntry(Entry):
+    mac: Mac
+    vendor: Literal[VENDORS] | None = None  # type: ignore[valid-type]
+    model: Text | None = None
+    zone: Label | None = None
+    provisioning_user: Text | None = None
+    provisioning_password: Annotated[str, Field(min_length=8, max_length=128)] | None = None
+    settings: Settings = {}
+    lines: list[LineEntry] = []
+
+    @field_validator("vendor", mode="before")
+    @classmethod
+    def _vendor_lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("lines")
+    @classmethod
+    def _distinct_lines(cls, lines: list[LineEntry]) -> list[LineEntry]:
+        indexes = [line.index for line in lines]
+        if len(set(indexes)) != len(indexes):
+            raise ValueError("two lines have the same index")
+        return lines
+
+
+class AccountEntry(Entry):
+    name: Label
+    cluster: Label | None = None
+    partner: Label | None = None
+    sip_domain: HostName | None = None
+    zone: Label | None = None
+    settings: Settings = {}
+    devices: list[DeviceEntry] = []
+
+
+class EstateFile(Entry):
+    settings: Settings = {}
+    clusters: list[ClusterEntry] = []
+    accounts: list[AccountEntry] = []

@@ -1,0 +1,103 @@
+"""Running the service: the HTTP server (and, as they arrive, the DNS server) in one
+asyncio loop, stopped cleanly by Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import uvicorn
+
+from provisioner.domain.errors import InvalidValue, ProvisionerError
+from provisioner.storage.database import Database
+from provisioner.web.app import create_app
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+
+    @classmethod
+    def parse(cls, text: str, option: str) -> Endpoint:
+        """``127.0.0.1:8080``, ``[::1]:8080`` or ``:8080`` (all addresses)."""
+        host, sep, port = text.rpartition(":")
+        if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise InvalidValue(option, f"{text!r} is not HOST:PORT (port 0..65535)")
+        return cls(host.strip("[]") or "0.0.0.0", int(port))
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+def bind_tcp(endpoint: Endpoint, option: str) -> socket.socket:
+    """A listening socket, or an error that names the option and the address."""
+    family = socket.AF_INET6 if ":" in endpoint.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((endpoint.host, endpoint.port))
+    except OSError as error:
+        sock.close()
+        raise ProvisionerError(f"{option} {endpoint}: {error.strerror}") from None
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+class _HttpServer(uvicorn.Server):
+    """uvicorn, with signals left to `run_service`."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def run_service(
+    database: Database,
+    http: Endpoint,
+    on_ready: Callable[[list[str]], None] | None = None,
+) -> None:
+    """Serve until SIGINT or SIGTERM; `on_ready` gets a line per listening endpoint."""
+    http_socket = bind_tcp(http, "--http")
+    bound = Endpoint(http.host, http_socket.getsockname()[1])
+    server = _HttpServer(
+        uvicorn.Config(
+            create_app(database),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            server_header=False,
+        )
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    http_task = asyncio.create_task(server.serve(sockets=[http_socket]))
+    try:
+        while not server.started and not http_task.done():
+            await asyncio.sleep(0.01)
+        if http_task.done():
+            http_task.result()
+        if on_ready:
+            on_ready([f"HTTP  http://{bound}/  (phones' files; health at /healthz)"])
+        stop_task = asyncio.create_task(stop.wait())
+        await asyncio.wait({stop_task, http_task}, return_when=asyncio.FIRST_COMPLETED)
+        stop_task.cancel()
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await http_task
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        http_socket.close()
+        log.info("stopped")

@@ -1,0 +1,1 @@
+"""Storage: the estate's tables, the database connection and the migrations."""

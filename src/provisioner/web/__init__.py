@@ -1,0 +1,1 @@
+"""The HTTP side: phones' routes, the admin API, the UI and health. Thin over the domain."""
