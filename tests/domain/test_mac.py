@@ -13,5 +13,5 @@ def test_every_common_form_becomes_twelve_lower_case_hex_digits(text: str) -> No
 
 @pytest.mark.parametrize("text", ["", "00156", "001565a0000g", "001565a000011", "01005e000001"])
 def test_malformed_or_multicast_mac_is_refused_and_named(text: str) -> None:
-    with pytest.raises(ValueError, match="MAC|multicast"):
+    with pytest.raises(ValueError, match=r"MAC|multicast"):
         normalise_mac(text)

@@ -90,6 +90,14 @@ class Partner:
 
 
 @dataclass(frozen=True)
+class ZoneRule:
+    """Phones whose address falls in `network` (CIDR) belong to `zone`."""
+
+    network: str
+    zone: str
+
+
+@dataclass(frozen=True)
 class Cluster:
     name: str
     kind: ClusterKind
@@ -99,6 +107,8 @@ class Cluster:
     media_servers: tuple[MediaServer, ...]
     partners: tuple[Partner, ...]
     settings: Mapping[str, Any] = field(default_factory=_no_settings)
+    zone_rules: tuple[ZoneRule, ...] = ()
+    country_zones: Mapping[str, str] = field(default_factory=_no_settings)  # "US" → zone name
 
     def zone(self, name: str) -> Zone:
         for zone in self.zones:

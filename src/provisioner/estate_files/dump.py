@@ -63,6 +63,10 @@ def _cluster(cluster: models.Cluster) -> dict[str, Any]:
                 }
                 for zone in cluster.zones
             ],
+            "zone_rules": [
+                {"network": rule.network, "zone": rule.zone.name} for rule in cluster.zone_rules
+            ],
+            "country_zones": {entry.country: entry.zone.name for entry in cluster.country_zones},
             "partners": [
                 _without_empty(
                     {"name": partner.name, "domain": partner.domain, "settings": partner.settings}
@@ -143,6 +147,8 @@ def dump_estate(database: Database, out: TextIO) -> None:
                 .selectinload(models.Zone.media_server_links)
                 .selectinload(models.ZoneMediaServer.media_server),
                 selectinload(models.Cluster.default_zone),
+                selectinload(models.Cluster.zone_rules).selectinload(models.ZoneRule.zone),
+                selectinload(models.Cluster.country_zones).selectinload(models.CountryZone.zone),
             )
         ).all()
         head: dict[str, Any] = {}

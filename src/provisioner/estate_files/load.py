@@ -198,6 +198,30 @@ class _Loader:
         elif cluster.default_zone is None and cluster.zones:
             cluster.default_zone = cluster.zones[0]
 
+        if "zone_rules" in given:
+            cluster.zone_rules = []
+            for position, rule in enumerate(entry.zone_rules):
+                zone = zones.get(rule.zone)
+                if zone is None:
+                    self.error(
+                        f"{where} › zone_rules[{position}] › zone",
+                        f"no zone {rule.zone!r} in this cluster",
+                    )
+                else:
+                    cluster.zone_rules.append(models.ZoneRule(network=rule.network, zone=zone))
+        if "country_zones" in given:
+            cluster.country_zones = []
+            self.session.flush()
+            for country, zone_name in entry.country_zones.items():
+                zone = zones.get(zone_name)
+                if zone is None:
+                    self.error(
+                        f"{where} › country_zones › {country}",
+                        f"no zone {zone_name!r} in this cluster",
+                    )
+                else:
+                    cluster.country_zones.append(models.CountryZone(country=country, zone=zone))
+
         if cluster.kind != "hosted" and (cluster.partners or entry.partners):
             self.error(
                 f"{where} › partners" if entry.partners else f"{where} › kind",

@@ -8,6 +8,7 @@ is given (a zone's media servers, a device's lines) replaces the stored one.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -99,6 +100,25 @@ class PartnerEntry(Entry):
     settings: Settings = {}
 
 
+def _network(text: str) -> str:
+    try:
+        return str(ipaddress.ip_network(text.strip(), strict=False))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a network such as 10.0.0.0/8 or 2001:db8::/32") from None
+
+
+def _country(text: str) -> str:
+    code = text.strip().upper()
+    if len(code) != 2 or not code.isalpha():
+        raise ValueError(f"{text!r} is not a two-letter country code such as US")
+    return code
+
+
+class ZoneRuleEntry(Entry):
+    network: Annotated[str, AfterValidator(_network)]
+    zone: Label
+
+
 class ClusterEntry(Entry):
     name: Label
     kind: Literal["hosted", "private-cloud", "global-infrastructure"] | None = None
@@ -108,6 +128,16 @@ class ClusterEntry(Entry):
     media_servers: list[MediaServerEntry] = []
     zones: list[ZoneEntry] = []
     partners: list[PartnerEntry] = []
+    zone_rules: list[ZoneRuleEntry] = []  # given: replaces the cluster's rules
+    country_zones: dict[Annotated[str, AfterValidator(_country)], Label] = {}  # given: replaces
+
+    @field_validator("zone_rules")
+    @classmethod
+    def _distinct_networks(cls, rules: list[ZoneRuleEntry]) -> list[ZoneRuleEntry]:
+        networks = [rule.network for rule in rules]
+        if len(set(networks)) != len(networks):
+            raise ValueError("names the same network twice")
+        return rules
 
 
 class LineEntry(Entry):

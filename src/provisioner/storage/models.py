@@ -12,11 +12,13 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -80,6 +82,12 @@ class Cluster(Base):
     partners: Mapped[list[Partner]] = relationship(back_populates="cluster", order_by="Partner.id")
     default_zone: Mapped[Zone | None] = relationship(
         foreign_keys=[default_zone_id], post_update=True
+    )
+    zone_rules: Mapped[list[ZoneRule]] = relationship(
+        back_populates="cluster", order_by="ZoneRule.id", cascade="all, delete-orphan"
+    )
+    country_zones: Mapped[list[CountryZone]] = relationship(
+        back_populates="cluster", order_by="CountryZone.country", cascade="all, delete-orphan"
     )
 
 
@@ -187,9 +195,17 @@ class Device(Base):
     provisioning_user: Mapped[str] = mapped_column(String(64))
     provisioning_password: Mapped[str] = mapped_column(String(128))
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # What the last fetch told us (see the phones' routes and the GeoIP chain).
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_address: Mapped[str | None] = mapped_column(String(45))
+    last_user_agent: Mapped[str | None] = mapped_column(String(255))
+    last_firmware: Mapped[str | None] = mapped_column(String(64))
+    located_zone_id: Mapped[int | None] = mapped_column(
+        ForeignKey("zones.id", ondelete="SET NULL", name="device_located_zone")
+    )
 
     account: Mapped[Account] = relationship(back_populates="devices")
-    zone: Mapped[Zone | None] = relationship()
+    zone: Mapped[Zone | None] = relationship(foreign_keys=[zone_id])
     lines: Mapped[list[Line]] = relationship(
         order_by="Line.index", cascade="all, delete-orphan", back_populates="device"
     )
@@ -211,3 +227,73 @@ class Line(Base):
     label: Mapped[str] = mapped_column(String(128), default="")
 
     device: Mapped[Device] = relationship(back_populates="lines")
+
+
+class ZoneRule(Base):
+    """A cluster's network rule: phones whose address is in `network` go to `zone`
+    (the most specific network wins)."""
+
+    __tablename__ = "zone_rules"
+    __table_args__ = (UniqueConstraint("cluster_id", "network"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cluster_id: Mapped[int] = mapped_column(ForeignKey("clusters.id", ondelete="CASCADE"))
+    network: Mapped[str] = mapped_column(String(49))
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id", ondelete="CASCADE"))
+
+    cluster: Mapped[Cluster] = relationship(back_populates="zone_rules")
+    zone: Mapped[Zone] = relationship()
+
+
+class CountryZone(Base):
+    """A cluster's country → zone map, used when no city-level location is known."""
+
+    __tablename__ = "country_zones"
+
+    cluster_id: Mapped[int] = mapped_column(
+        ForeignKey("clusters.id", ondelete="CASCADE"), primary_key=True
+    )
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)  # ISO 3166-1 alpha-2
+    zone_id: Mapped[int] = mapped_column(ForeignKey("zones.id", ondelete="CASCADE"))
+
+    cluster: Mapped[Cluster] = relationship(back_populates="country_zones")
+    zone: Mapped[Zone] = relationship()
+
+
+class DnsSerial(Base):
+    """The SOA serial last published for a DNS zone (a cluster or partner domain). It only
+    rises (RFC 1982), across restarts too."""
+
+    __tablename__ = "dns_serials"
+
+    domain: Mapped[str] = mapped_column(String(253), primary_key=True)
+    serial: Mapped[int] = mapped_column(BigInteger)
+    change_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class DeviceLog(Base):
+    """A log file a phone uploaded (Poly's ``<mac>-app.log``), newest kept, bounded per device."""
+
+    __tablename__ = "device_logs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class TemplateOverride(Base):
+    """An operator's own template for one vendor file, on a cluster, partner or account."""
+
+    __tablename__ = "template_overrides"
+    __table_args__ = (UniqueConstraint("layer", "owner_id", "vendor", "file_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    layer: Mapped[str] = mapped_column(String(16))  # cluster | partner | account
+    owner_id: Mapped[int] = mapped_column()
+    vendor: Mapped[str] = mapped_column(String(32))
+    file_kind: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -21,6 +21,7 @@ from provisioner.domain.estate import (
     Partner,
     SipTransport,
     Zone,
+    ZoneRule,
     nearest_first,
 )
 from provisioner.domain.geography import Location
@@ -56,6 +57,8 @@ def load_estate(session: Session) -> Estate:
             selectinload(models.Cluster.media_servers),
             selectinload(models.Cluster.partners),
             selectinload(models.Cluster.zones).selectinload(models.Zone.media_server_links),
+            selectinload(models.Cluster.zone_rules).selectinload(models.ZoneRule.zone),
+            selectinload(models.Cluster.country_zones).selectinload(models.CountryZone.zone),
         )
     ).all()
     clusters = []
@@ -95,6 +98,8 @@ def load_estate(session: Session) -> Estate:
                     Partner(p.name, row.name, p.domain, dict(p.settings)) for p in row.partners
                 ),
                 settings=dict(row.settings),
+                zone_rules=tuple(ZoneRule(rule.network, rule.zone.name) for rule in row.zone_rules),
+                country_zones={entry.country: entry.zone.name for entry in row.country_zones},
             )
         )
     return Estate(
