@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -44,9 +45,8 @@ def postgres_url_for_schema(schema: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
-@pytest.fixture
-def postgres_schema() -> Iterator[str]:
-    """A fresh PostgreSQL schema, dropped after the test; its URL sets the search_path."""
+@contextmanager
+def _postgres_schema() -> Iterator[str]:
     if not POSTGRES:
         message = "PROVISIONER_TEST_POSTGRES is not set"
         if IN_CI:
@@ -62,6 +62,31 @@ def postgres_schema() -> Iterator[str]:
         with admin.begin() as connection:
             connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_schema() -> Iterator[str]:
+    """A fresh PostgreSQL schema, dropped after the test; its URL sets the search_path."""
+    with _postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def another_database(database_url: str, tmp_path: Path) -> Iterator[Callable[[], Database]]:
+    """Makes more fresh, migrated databases of the same kind as `database`."""
+    with ExitStack() as stack:
+
+        def make() -> Database:
+            if database_url.startswith("sqlite"):
+                url = f"sqlite:///{tmp_path / f'another-{uuid.uuid4().hex[:8]}.db'}"
+            else:
+                url = stack.enter_context(_postgres_schema())
+            db = Database(url)
+            stack.callback(db.dispose)
+            migrate.ensure_schema(db)
+            return db
+
+        yield make
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -16,8 +16,8 @@ from provisioner.domain.errors import ProvisionerError
 from provisioner.storage import migrate
 from provisioner.storage.database import DEFAULT_URL, Database
 
-console = Console()
-errors = Console(stderr=True)
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -116,6 +116,12 @@ class _Loader:
     def error(self, where: str, message: str) -> None:
         self.errors.append(InvalidValue(where, message))
 
+    def flush(self) -> None:
+        """Flush to get ids and free unique keys; once an error is found, the transaction
+        is going to be rolled back, and flushing could only mask the error."""
+        if not self.errors:
+            self.session.flush()
+
     # global
 
     def apply(self, estate: EstateFile) -> None:
@@ -137,14 +143,19 @@ class _Loader:
             )
         }
         self.partners = {p.name: p for p in self.session.scalars(select(models.Partner))}
+        self.domains = {c.domain: f"cluster {c.name}" for c in self.clusters.values()}
+        self.domains |= {p.domain: f"partner {p.name}" for p in self.partners.values()}
         for position, entry in enumerate(estate.clusters):
             self.apply_cluster(f"clusters[{position}] {entry.name}", entry)
+        if self.errors:
+            return
         self.session.flush()
         self.accounts = {a.name: a for a in self.session.scalars(select(models.Account))}
         for position, entry in enumerate(estate.accounts):
             self.apply_account(f"accounts[{position}] {entry.name}", entry)
+        if self.errors:
+            return
         self.session.flush()
-        self.check_domains()
         self.apply_devices(estate.accounts)
 
     def apply_cluster(self, where: str, entry: ClusterEntry) -> None:
@@ -160,6 +171,10 @@ class _Loader:
             cluster = models.Cluster(name=entry.name, settings={})
             self.session.add(cluster)
             self.clusters[entry.name] = cluster
+        if "domain" in given and not self.claim_domain(
+            f"{where} › domain", entry.domain, f"cluster {entry.name}"
+        ):
+            return
         for name in ("kind", "domain", "settings"):
             if name in given:
                 setattr(cluster, name, getattr(entry, name))
@@ -180,7 +195,7 @@ class _Loader:
             if "ports" in fields or server.udp_port is None:
                 ports = server_entry.ports
                 server.udp_port, server.tcp_port, server.tls_port = ports.udp, ports.tcp, ports.tls
-        self.session.flush()
+        self.flush()
 
         zones = {zone.name: zone for zone in cluster.zones}
         for position, zone_entry in enumerate(entry.zones):
@@ -200,6 +215,7 @@ class _Loader:
 
         if "zone_rules" in given:
             cluster.zone_rules = []
+            self.flush()
             for position, rule in enumerate(entry.zone_rules):
                 zone = zones.get(rule.zone)
                 if zone is None:
@@ -211,7 +227,7 @@ class _Loader:
                     cluster.zone_rules.append(models.ZoneRule(network=rule.network, zone=zone))
         if "country_zones" in given:
             cluster.country_zones = []
-            self.session.flush()
+            self.flush()
             for country, zone_name in entry.country_zones.items():
                 zone = zones.get(zone_name)
                 if zone is None:
@@ -238,7 +254,10 @@ class _Loader:
             elif partner.cluster_id != cluster.id:
                 self.error(partner_where, "this partner belongs to another cluster")
                 continue
-            partner.domain = partner_entry.domain
+            if self.claim_domain(
+                f"{partner_where} › domain", partner_entry.domain, f"partner {partner_entry.name}"
+            ):
+                partner.domain = partner_entry.domain
             if "settings" in partner_entry.model_fields_set:
                 partner.settings = partner_entry.settings
 
@@ -279,7 +298,7 @@ class _Loader:
             return
         if [link.media_server.name for link in zone.media_server_links] != entry.media_servers:
             zone.media_server_links = []
-            self.session.flush()
+            self.flush()
             zone.media_server_links = [
                 models.ZoneMediaServer(position=index, media_server=servers[name])
                 for index, name in enumerate(entry.media_servers)
@@ -295,18 +314,19 @@ class _Loader:
                     self.error(f"{where} › {required}", "required for a new account")
             if "cluster" not in given or "sip_domain" not in given:
                 return
-            account = models.Account(name=entry.name, settings={})
-            self.session.add(account)
-            self.accounts[entry.name] = account
-        self.count("accounts", created)
         if "cluster" in given:
             cluster = self.clusters.get(entry.cluster or "")
             if cluster is None:
                 self.error(f"{where} › cluster", f"no cluster {entry.cluster!r}")
                 return
-            account.cluster = cluster
         else:
             cluster = account.cluster
+        if account is None:
+            account = models.Account(name=entry.name, settings={})
+            self.session.add(account)
+            self.accounts[entry.name] = account
+        account.cluster = cluster
+        self.count("accounts", created)
         if "sip_domain" in given:
             account.sip_domain = entry.sip_domain
         if "settings" in given:
@@ -337,23 +357,15 @@ class _Loader:
         self.error(where, f"no zone {name!r} in cluster {cluster.name}")
         return None
 
-    def check_domains(self) -> None:
+    def claim_domain(self, where: str, domain: str, owner: str) -> bool:
         """Cluster and partner domains are all distinct: each is a DNS zone of its own."""
-        owners: dict[str, str] = {}
-        for kind, items in (
-            ("cluster", self.clusters.values()),
-            ("partner", self.partners.values()),
-        ):
-            for item in items:
-                if item.domain is None:
-                    continue
-                owner = f"{kind} {item.name}"
-                if item.domain in owners and owners[item.domain] != owner:
-                    self.error(
-                        f"{owner} › domain",
-                        f"{item.domain} is already used by {owners[item.domain]}",
-                    )
-                owners[item.domain] = owner
+        holder = self.domains.get(domain)
+        if holder is not None and holder != owner:
+            self.error(where, f"{domain} is already the domain of {holder}")
+            return False
+        self.domains = {d: o for d, o in self.domains.items() if o != owner}
+        self.domains[domain] = owner
+        return True
 
     # devices: the bulk of any large file
 
@@ -500,7 +512,7 @@ class _Loader:
             .join(models.Zone, models.Device.zone_id == models.Zone.id)
             .where(models.Zone.cluster_id != models.Account.cluster_id)
             .limit(20)
-        ).tuples()
+        ).all()
         for mac, zone in stray_pins:
             self.error(f"device {mac} › zone", f"zone {zone} is not on its account's cluster")
         for cluster in self.clusters.values():
