@@ -75,7 +75,7 @@ def show(mac: str, as_json: bool, show_secrets: bool) -> None:
         f"zone {choice.zone.name}: {choice.reason})",
         title_justify="left",
     )
-    table.add_column("key")
+    table.add_column("key", no_wrap=True)
     table.add_column("value")
     table.add_column("set by")
     for key in effective:
@@ -101,16 +101,16 @@ def _layer_options(function: Any) -> Any:
 def _chosen_layer(
     global_: bool, cluster: str | None, partner: str | None, account: str | None, device: str | None
 ) -> tuple[Layer, str | None]:
-    chosen = [
+    chosen: list[tuple[Layer, str | None]] = [(Layer.GLOBAL, None)] if global_ else []
+    chosen += [
         (layer, owner)
         for layer, owner in (
-            (Layer.GLOBAL, None if global_ else False),
             (Layer.CLUSTER, cluster),
             (Layer.PARTNER, partner),
             (Layer.ACCOUNT, account),
             (Layer.DEVICE, device),
         )
-        if owner is not None and owner is not False
+        if owner is not None
     ]
     if len(chosen) != 1:
         raise click.UsageError(
@@ -163,7 +163,7 @@ def unset(
 def keys() -> None:
     """List every settings key, its type and default."""
     table = Table()
-    table.add_column("key")
+    table.add_column("key", no_wrap=True)
     table.add_column("type")
     table.add_column("default")
     table.add_column("meaning")
