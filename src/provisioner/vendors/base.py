@@ -1,0 +1,216 @@
+"""The interface every vendor profile has: which paths it serves, who is asking, and the bytes.
+
+A vendor module (`yealink.py`, `poly.py`, ...) builds one `VendorProfile` from
+
+* `PathRule`s: compiled patterns for the file names its phones request, each naming the
+  file *kind*, whether the file carries a secret (and so needs the device's credentials and
+  its `DeviceConfig`) and how it is delivered;
+* `UserAgentRule`s: compiled patterns that read model, firmware and MAC from a User-Agent;
+* a function that turns a kind, a `DeviceConfig` (or None) and a `RenderContext` into the
+  variables of that vendor's Jinja2 templates, and one that picks the template.
+
+Everything here is pure: no database, no request. Patterns are compiled once, when the
+vendor module is imported; matching a path is a handful of `fullmatch` calls.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from provisioner.domain.estate import DeviceConfig
+from provisioner.vendors.rendering import render_template
+
+XML = "application/xml"
+TEXT = "text/plain; charset=utf-8"
+
+_ZERO_MAC = "000000000000"
+
+
+class Delivery(StrEnum):
+    """What the server does with a matched path."""
+
+    RENDER = "render"  # GET: answer `render(kind, config, context)`
+    ABSENT = "absent"  # GET: the vendor asks, we keep none (answer 404, the same for any MAC)
+    UPLOAD = "upload"  # PUT: the phone uploads a file (a log)
+
+
+@dataclass(frozen=True, slots=True)
+class FileRequest:
+    """A request path recognised by one vendor profile."""
+
+    vendor: str
+    kind: str  # "device" is always the per-MAC file with the lines and their secrets
+    mac: str | None  # 12 lower-case hex digits; None for a common file
+    model: str | None  # a model hint from the path (``T46``/``504G``/``grp2614``), else None
+    secret: bool  # carries a secret: serve only to the device's credentials; render needs config
+    delivery: Delivery = Delivery.RENDER
+    media_type: str = XML
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneIdentity:
+    """What a User-Agent says about the phone."""
+
+    vendor: str
+    model: str | None
+    firmware: str | None
+    mac: str | None  # 12 lower-case hex digits, when the User-Agent carries it
+
+
+@dataclass(frozen=True, slots=True)
+class RenderContext:
+    """What a file needs beyond the device: where the phone fetched from, and who it is.
+
+    `base_url` is scheme://host[:port] the phone used (no trailing slash); a device's
+    ``provisioning.url`` setting takes precedence in files rendered with a config.
+    `mac` and `model` come from the path or the User-Agent: boot files, which carry no
+    secret and are rendered without a config, use them to point at the per-MAC file.
+    """
+
+    base_url: str
+    mac: str | None = None
+    model: str | None = None
+
+
+def context_for(
+    request: FileRequest, identity: PhoneIdentity | None, base_url: str
+) -> RenderContext:
+    """The `RenderContext` for a matched request: MAC and model from the path, else the UA."""
+    return RenderContext(
+        base_url=base_url.rstrip("/"),
+        mac=request.mac or (identity.mac if identity else None),
+        model=request.model or (identity.model if identity else None),
+    )
+
+
+class RenderError(ValueError):
+    """A file cannot be rendered (a secret file without a config, an unknown kind)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PathRule:
+    """One file name a vendor's phones request. Named groups: ``mac`` and ``model``."""
+
+    pattern: re.Pattern[str]
+    kind: str
+    secret: bool = False
+    delivery: Delivery = Delivery.RENDER
+    media_type: str = XML
+
+
+@dataclass(frozen=True, slots=True)
+class UserAgentRule:
+    """A User-Agent form. Named groups: ``model``, ``firmware`` and optionally ``mac``."""
+
+    pattern: re.Pattern[str]
+
+
+Variables = Callable[[str, DeviceConfig | None, RenderContext], Mapping[str, Any]]
+TemplateChooser = Callable[[str, str | None], str]
+
+
+def choose_by_kind(vendor: str, templates: Mapping[str, str]) -> TemplateChooser:
+    """A `TemplateChooser` for vendors whose models share their templates."""
+
+    def choose(kind: str, model: str | None) -> str:
+        try:
+            return templates[kind]
+        except KeyError:
+            raise RenderError(f"{vendor} has no file kind {kind!r}") from None
+
+    return choose
+
+
+def mac_of(text: str | None) -> str | None:
+    """12 lower-case hex digits from a path or User-Agent fragment, or None if not a phone's."""
+    if not text:
+        return None
+    candidate = text.replace(":", "").replace("-", "").lower()
+    if len(candidate) != 12 or candidate == _ZERO_MAC:
+        return None
+    try:
+        if int(candidate, 16) >> 40 & 1:  # multicast bit of the first octet
+            return None
+    except ValueError:
+        return None
+    return candidate
+
+
+@dataclass(frozen=True)
+class VendorProfile:
+    """One vendor: its paths, its User-Agents and its files.
+
+    `device_files(mac, model)` lists the names a device of this vendor fetches that the
+    server renders, the main per-MAC file (kind ``device``) first.
+    """
+
+    name: str
+    path_rules: tuple[PathRule, ...] = field(repr=False)
+    user_agent_rules: tuple[UserAgentRule, ...] = field(repr=False)
+    variables: Variables = field(repr=False)
+    template_for: TemplateChooser = field(repr=False)
+    device_files: Callable[[str, str], tuple[str, ...]] = field(repr=False)
+
+    def match(self, path: str) -> FileRequest | None:
+        """The file `path` (``/001565a00001.cfg``, as decoded by the HTTP server) asks for."""
+        if not path.startswith("/"):
+            return None
+        name = path[1:]
+        for rule in self.path_rules:
+            found = rule.pattern.fullmatch(name)
+            if found is None:
+                continue
+            groups = found.groupdict()
+            mac = None
+            if "mac" in groups:
+                mac = mac_of(groups["mac"])
+                if mac is None:
+                    continue
+            return FileRequest(
+                vendor=self.name,
+                kind=rule.kind,
+                mac=mac,
+                model=groups.get("model") or None,
+                secret=rule.secret,
+                delivery=rule.delivery,
+                media_type=rule.media_type,
+            )
+        return None
+
+    def identify(self, user_agent: str | None) -> PhoneIdentity | None:
+        """Vendor, model, firmware and MAC read from a User-Agent, or None if not ours."""
+        if not user_agent:
+            return None
+        for rule in self.user_agent_rules:
+            found = rule.pattern.search(user_agent)
+            if found is None:
+                continue
+            groups = found.groupdict()
+            model = groups.get("model")
+            return PhoneIdentity(
+                vendor=self.name,
+                model=model or None,
+                firmware=groups.get("firmware"),
+                mac=mac_of(groups.get("mac")),
+            )
+        return None
+
+    def render(self, kind: str, config: DeviceConfig | None, context: RenderContext) -> bytes:
+        """The bytes of a file of `kind`. Pure: same inputs, same bytes.
+
+        Files that carry a secret need `config` (the device's); the others ignore it.
+        """
+        values = self.variables(kind, config, context)
+        model = config.model if config is not None else context.model
+        return render_template(self.template_for(kind, model), values)
+
+    def template_variables(
+        self, kind: str, config: DeviceConfig | None, context: RenderContext
+    ) -> tuple[str, Mapping[str, Any]]:
+        """The template `render` would use and its variables (operator templates get the same)."""
+        model = config.model if config is not None else context.model
+        return self.template_for(kind, model), self.variables(kind, config, context)

@@ -1,0 +1,146 @@
+"""Yealink (T4x/T5x, firmware 80 and newer): ``<mac>.boot`` → ``<mac>.cfg``.
+
+Files (MAC lower-case): ``<mac>.boot`` and ``y000000000000.boot`` (boot files: which
+files to load), ``y0000000000NN.cfg`` (per-model common file, NN the model code; we keep
+nothing in it) and ``<mac>.cfg`` (the device file, with the lines and their passwords).
+
+Failover: ``account.X.sip_server.1.transport_type = 3`` (DNS-NAPTR) with port 0, the
+outbound proxy on with the zone's proxy name and port 0; ``sip_server.2`` and
+``outbound_proxy.2`` (the backups) are written empty so a value left on the phone is cleared.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from provisioner.domain.estate import DeviceConfig
+from provisioner.domain.settings import Transport
+from provisioner.vendors import common
+from provisioner.vendors.base import (
+    TEXT,
+    PathRule,
+    RenderContext,
+    RenderError,
+    UserAgentRule,
+    VendorProfile,
+    choose_by_kind,
+)
+
+NAME = "yealink"
+
+TRANSPORT_TYPE = {Transport.UDP: 0, Transport.TCP: 1, Transport.TLS: 2, Transport.DNS_NAPTR: 3}
+DTMF_TYPE = {"inband": 0, "rfc2833": 1, "info": 2}
+SRTP = {"disabled": 0, "optional": 1, "required": 2}
+LANGUAGE = {
+    "en": "English",
+    "fr": "French",
+    "de": "German",
+    "es": "Spanish",
+    "it": "Italian",
+    "pt": "Portuguese",
+    "ru": "Russian",
+    "pl": "Polish",
+    "tr": "Turkish",
+}
+
+PATH_RULES = (
+    PathRule(re.compile(r"y000000000000\.boot"), "common-boot", media_type=TEXT),
+    PathRule(re.compile(r"y(?=[0-9]{12}\.cfg)0*(?P<model>[0-9]*)\.cfg"), "model", media_type=TEXT),
+    PathRule(re.compile(r"(?P<mac>[0-9a-f]{12})\.boot"), "boot", media_type=TEXT),
+    PathRule(re.compile(r"(?P<mac>[0-9a-f]{12})\.cfg"), "device", secret=True, media_type=TEXT),
+)
+
+USER_AGENT_RULES = (
+    # Yealink SIP-T46G 28.72.0.1 00:15:65:4a:a9:37 / Yealink SIP VP-T49G ... / Yealink W52P ...
+    UserAgentRule(
+        re.compile(
+            r"\bYealink\s+(?:SIP[-\s])?(?P<model>[A-Za-z0-9][A-Za-z0-9_-]*)\s+"
+            r"(?P<firmware>\d+(?:\.\d+)+)"
+            r"(?:\s+(?P<mac>[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}|[0-9A-Fa-f]{12}))?"
+        )
+    ),
+)
+
+TEMPLATES = {
+    "common-boot": "yealink/boot.boot.j2",
+    "boot": "yealink/boot.boot.j2",
+    "model": "yealink/model.cfg.j2",
+    "device": "yealink/device.cfg.j2",
+}
+
+
+def _line(line: Any, servers: common.Servers, settings: Mapping[str, Any]) -> dict[str, Any]:
+    codecs = settings["codecs"]
+    return {
+        "index": line.index,
+        "label": line.label,
+        "display_name": line.display_name,
+        "auth_name": line.auth_name,
+        "user_name": line.sip_user,
+        "password": line.password,
+        "server_address": servers.registrar_host,
+        "server_port": servers.registrar_port,
+        "transport_type": TRANSPORT_TYPE[servers.transport],
+        "expires": servers.expiry,
+        "proxy_enable": 1 if servers.proxy_host else 0,
+        "proxy_address": servers.proxy_host,
+        "proxy_port": servers.proxy_port,
+        "backup_proxy_address": servers.secondary_host,
+        "backup_proxy_port": servers.secondary_port if servers.secondary_host else None,
+        "codecs": [
+            {
+                "name": name,
+                "enable": 1 if name in codecs else 0,
+                "priority": _priority(name, codecs),
+            }
+            for name in ("opus", "g722", "pcmu", "pcma", "g729")
+        ],
+        "dtmf_type": DTMF_TYPE[settings["dtmf"]],
+        "srtp": SRTP[settings["srtp"]],
+    }
+
+
+def _priority(name: str, codecs: tuple[str, ...]) -> int:
+    return codecs.index(name) + 1 if name in codecs else 0
+
+
+def variables(kind: str, config: DeviceConfig | None, context: RenderContext) -> dict[str, Any]:
+    base = common.base_url(config, context)
+    if kind in ("boot", "common-boot"):
+        mac = context.mac
+        return {"includes": [f"{base}/{mac}.cfg"] if mac else []}
+    if kind == "model":
+        return {}
+    if kind != "device":
+        raise RenderError(f"yealink has no file kind {kind!r}")
+    config = common.require(config, kind)
+    settings = config.settings
+    servers = common.servers(config)
+    resync = settings["resync.interval"]
+    return {
+        "naptr": servers.naptr,
+        "lines": [_line(line, servers, settings) for line in common.lines(config)],
+        "ntp_server": settings["ntp.server"],
+        "resync_enable": 1 if resync else 0,
+        "resync_minutes": max(1, resync // 60) if resync else None,
+        "server_url": settings["provisioning.url"],
+        "language": LANGUAGE.get(settings["language"]),
+        "voicemail": settings["voicemail.number"],
+        "admin_password": settings["admin.password"],
+    }
+
+
+def device_files(mac: str, model: str) -> tuple[str, ...]:
+    return (f"{mac}.cfg", f"{mac}.boot")
+
+
+PROFILE = VendorProfile(
+    name=NAME,
+    path_rules=PATH_RULES,
+    user_agent_rules=USER_AGENT_RULES,
+    variables=variables,
+    template_for=choose_by_kind(NAME, TEMPLATES),
+    device_files=device_files,
+)
