@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import uvicorn
 
+from provisioner.dns.service import DnsService, DnsSettings
 from provisioner.domain.errors import InvalidValue, ProvisionerError
 from provisioner.storage.database import Database
 from provisioner.web.app import create_app
@@ -65,16 +66,24 @@ async def run_service(
     database: Database,
     http: Endpoint,
     on_ready: Callable[[list[str]], None] | None = None,
+    dns: DnsSettings | None = None,
 ) -> None:
     """Serve until SIGINT or SIGTERM; `on_ready` gets a line per listening endpoint."""
     http_socket = bind_tcp(http, "--http")
+    dns_service = DnsService(database, dns) if dns else None
+    if dns_service:
+        try:
+            await dns_service.start()
+        except BaseException:
+            http_socket.close()
+            raise
     bound = Endpoint(http.host, http_socket.getsockname()[1])
     server = _HttpServer(
         uvicorn.Config(
             create_app(database),
             log_level="warning",
             access_log=False,
-            lifespan="off",
+            lifespan="on",
             server_header=False,
         )
     )
@@ -89,7 +98,8 @@ async def run_service(
         if http_task.done():
             http_task.result()
         if on_ready:
-            on_ready([f"HTTP  http://{bound}/  (phones' files; health at /healthz)"])
+            lines = [f"HTTP  http://{bound}/  (phones' files; health at /healthz)"]
+            on_ready([*lines, dns_service.describe()] if dns_service else lines)
         stop_task = asyncio.create_task(stop.wait())
         await asyncio.wait({stop_task, http_task}, return_when=asyncio.FIRST_COMPLETED)
         stop_task.cancel()
@@ -100,4 +110,6 @@ async def run_service(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         http_socket.close()
+        if dns_service:
+            await dns_service.stop()
         log.info("stopped")

@@ -1,8 +1,11 @@
-"""The Starlette application that `provisioner serve` runs."""
+"""The Starlette application that `provisioner serve` runs: health at /healthz, and the
+phones' files at the root (every other path; see `provisioner.web.phones`)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
@@ -12,9 +15,23 @@ from starlette.routing import Route
 
 from provisioner import __version__
 from provisioner.storage.database import Database
+from provisioner.vendors.base import VendorProfile
+from provisioner.web.phones import PhoneFiles, PhoneOptions
 
 
-def create_app(database: Database) -> Starlette:
+def default_profiles() -> tuple[VendorProfile, ...]:
+    from provisioner.vendors import PROFILES
+
+    return PROFILES
+
+
+def create_app(
+    database: Database,
+    options: PhoneOptions | None = None,
+    profiles: Sequence[VendorProfile] | None = None,
+) -> Starlette:
+    phones = PhoneFiles(database, default_profiles() if profiles is None else profiles, options)
+
     async def healthz(_request: Request) -> JSONResponse:
         """200 while the database answers; 503 (with the reason) when it does not."""
         try:
@@ -24,4 +41,17 @@ def create_app(database: Database) -> Starlette:
             return JSONResponse({"status": "unavailable", "database": reason}, status_code=503)
         return JSONResponse({"status": "ok", "version": __version__, "change": change})
 
-    return Starlette(routes=[Route("/healthz", healthz)])
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await phones.start()
+        try:
+            yield
+        finally:
+            await phones.stop()
+
+    app = Starlette(
+        routes=[Route("/healthz", healthz), Route("/{path:path}", phones)],
+        lifespan=lifespan,
+    )
+    app.state.phones = phones
+    return app

@@ -1,0 +1,120 @@
+"""The phones' cache: per device, its record and digest HA1s and the files rendered for it;
+per path, the public files; and the estate snapshot they were rendered from.
+
+Everything here belongs to one *generation*: the id of the latest change to the estate
+(``changes.id``, which only rises). When `ChangeWatcher` sees a newer id — a change made
+by this process or any other sharing the database — the whole cache starts afresh. That is
+coarse but plainly correct: any change that can reach a device (any settings layer, its
+account, zone, media servers, partner) drops its files. ETags are hashes of the bytes, so
+a device whose file did not really change still gets 304 on its next fetch.
+
+Rendered files live in memory only: files carrying secrets are never written to disk.
+All sizes are bounded (least recently used entries go first).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
+
+from provisioner.domain.estate import DeviceRecord, Estate
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedFile:
+    body: bytes
+    media_type: str
+    etag: str  # quoted, as sent
+
+    @classmethod
+    def of(cls, body: bytes, media_type: str) -> RenderedFile:
+        return cls(body, media_type, f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"')
+
+
+@dataclass(slots=True)
+class DeviceEntry:
+    """A device as the phones' routes need it; `record` None means "no such MAC" (kept so
+    unknown MACs cost the same as known ones)."""
+
+    record: DeviceRecord | None
+    user: str
+    ha1: Mapping[str, str]  # algorithm → H(user:realm:password)
+    files: OrderedDict[Hashable, RenderedFile] = field(default_factory=OrderedDict)
+
+
+class _Bounded(OrderedDict[Hashable, object]):
+    def remember(self, key: Hashable, value: object, limit: int) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > limit:
+            self.popitem(last=False)
+
+    def recall(self, key: Hashable) -> object | None:
+        value = self.get(key)
+        if value is not None:
+            self.move_to_end(key)
+        return value
+
+
+class ConfigCache:
+    """What the phones' routes keep between fetches, for one generation at a time."""
+
+    def __init__(
+        self,
+        max_devices: int = 200_000,
+        max_files_per_device: int = 8,
+        max_public_files: int = 4096,
+    ) -> None:
+        self.max_devices = max_devices
+        self.max_files_per_device = max_files_per_device
+        self.max_public_files = max_public_files
+        self.generation = -1
+        self.estate: Estate | None = None
+        self._devices = _Bounded()
+        self._public = _Bounded()
+
+    def start_generation(self, generation: int) -> bool:
+        """Drop everything if `generation` is newer; True when it was."""
+        if generation <= self.generation:
+            return False
+        self.generation = generation
+        self.estate = None
+        self._devices = _Bounded()
+        self._public = _Bounded()
+        return True
+
+    def set_estate(self, estate: Estate, generation: int) -> None:
+        if generation == self.generation:
+            self.estate = estate
+
+    def device(self, mac: str) -> DeviceEntry | None:
+        return self._devices.recall(mac)  # type: ignore[return-value]
+
+    def put_device(self, mac: str, entry: DeviceEntry, generation: int) -> None:
+        """Keep `entry` unless the cache moved on while it was being read."""
+        if generation == self.generation:
+            self._devices.remember(mac, entry, self.max_devices)
+
+    def device_file(self, entry: DeviceEntry, key: Hashable) -> RenderedFile | None:
+        rendered = entry.files.get(key)
+        if rendered is not None:
+            entry.files.move_to_end(key)
+        return rendered
+
+    def put_device_file(self, entry: DeviceEntry, key: Hashable, rendered: RenderedFile) -> None:
+        entry.files[key] = rendered
+        entry.files.move_to_end(key)
+        while len(entry.files) > self.max_files_per_device:
+            entry.files.popitem(last=False)
+
+    def public_file(self, key: Hashable) -> RenderedFile | None:
+        return self._public.recall(key)  # type: ignore[return-value]
+
+    def put_public_file(self, key: Hashable, rendered: RenderedFile, generation: int) -> None:
+        if generation == self.generation:
+            self._public.remember(key, rendered, self.max_public_files)
+
+    def __len__(self) -> int:
+        return len(self._devices)

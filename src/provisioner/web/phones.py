@@ -1,0 +1,410 @@
+"""The phones' files, fetched at the root (``/001565a00001.cfg``): one straight line per
+request.
+
+    identify → authenticate → locate → effective settings → render → answer with an ETag
+
+* **identify**: the vendor profiles match the path (and the User-Agent picks among
+  vendors that share a name), giving the file kind, the MAC and whether it carries a secret.
+* **authenticate**: a file that carries a secret (or an upload) is answered only to the
+  device's own provisioning credentials, by HTTP Digest. A missing or wrong password,
+  another device's credentials and an unknown MAC all get the same 401. Files without a
+  secret are public and never look at the database, so they tell nothing about which MACs
+  exist either.
+* **locate** → **settings** → **render**: from the estate snapshot and the device record,
+  cached per generation (`config_cache`); a warm fetch touches no database at all.
+
+Failed attempts are limited per MAC and per client address (`throttle`); uncached
+fetches beyond a bound get 503 with Retry-After. Successful fetches are recorded in
+batches (`seen`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import re
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from provisioner.domain.effective import device_config
+from provisioner.domain.estate import DeviceRecord, Estate
+from provisioner.storage.database import Database
+from provisioner.storage.fetches import store_device_log
+from provisioner.storage.snapshot import load_estate
+from provisioner.vendors.base import Delivery, RenderContext, VendorProfile, context_for
+from provisioner.web import answers
+from provisioner.web.answers import Answer, Receive, Scope, Send
+from provisioner.web.changes import ChangeWatcher
+from provisioner.web.config_cache import ConfigCache, DeviceEntry, RenderedFile
+from provisioner.web.digest import (
+    DEFAULT_NONCE_LIFETIME,
+    Nonces,
+    NonceState,
+    challenges,
+    check_response,
+    parse_authorization,
+)
+from provisioner.web.identify import Candidate, Identified, firmware_of, identify
+from provisioner.web.locating import client_address, locate
+from provisioner.web.lookup import lookup_device
+from provisioner.web.seen import SeenRecorder
+from provisioner.web.throttle import (
+    PER_ADDRESS,
+    PER_DEVICE,
+    Allowance,
+    FailureLimiter,
+    LoadShedder,
+)
+
+log = logging.getLogger(__name__)
+
+_HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+
+
+@dataclass(frozen=True)
+class PhoneOptions:
+    """How the phones' routes behave; the defaults suit production."""
+
+    realm: str = "provisioner"
+    nonce_lifetime: float = DEFAULT_NONCE_LIFETIME
+    nonce_secret: bytes | None = None  # share it between nodes behind one load balancer
+    change_poll_interval: float = 1.0  # seconds between looks at the latest change id
+    seen_flush_interval: float = 1.0  # seconds between writes of last-seen batches
+    max_log_bytes: int = 1 << 20  # a larger upload is refused with 413
+    logs_kept: int = 10  # per device, newest first
+    per_device: Allowance = field(default_factory=lambda: PER_DEVICE)
+    per_address: Allowance = field(default_factory=lambda: PER_ADDRESS)
+    max_uncached_in_flight: int = 512
+
+
+class PhoneFiles:
+    """The ASGI app behind every phone path."""
+
+    def __init__(
+        self,
+        database: Database,
+        profiles: Sequence[VendorProfile],
+        options: PhoneOptions | None = None,
+    ) -> None:
+        self.database = database
+        self.profiles = tuple(profiles)
+        self.options = options or PhoneOptions()
+        self.cache = ConfigCache()
+        self.changes = ChangeWatcher(database, self.cache, self.options.change_poll_interval)
+        self.seen = SeenRecorder(database, self.options.seen_flush_interval)
+        self.nonces = Nonces(self.options.nonce_secret, self.options.nonce_lifetime)
+        self.device_failures = FailureLimiter(self.options.per_device)
+        self.address_failures = FailureLimiter(self.options.per_address)
+        self.shedder = LoadShedder(self.options.max_uncached_in_flight)
+        self._last_good: dict[Hashable, RenderedFile] = {}
+        self._estate_lock = asyncio.Lock()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._started = False
+
+    # --- lifetime ---
+
+    async def start(self) -> None:
+        """Read the latest change and start the watcher and the last-seen writer."""
+        if self._started:
+            return
+        self._started = True
+        await self.changes.refresh()
+        self._tasks = [
+            asyncio.create_task(self.changes.run()),
+            asyncio.create_task(self.seen.run()),
+        ]
+
+    async def stop(self) -> None:
+        """Stop the background tasks and write the fetches not yet recorded."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        self._started = False
+        await self.seen.flush()
+
+    # --- the flow ---
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method = scope["method"]
+        if method not in ("GET", "HEAD", "PUT"):
+            await answers.METHOD_NOT_ALLOWED.send(send)
+            return
+        if not self._started:
+            await self.start()
+        headers = _headers(scope)
+        answer = await self._answer(scope, receive, method, headers)
+        await answer.send(send, head_only=method == "HEAD")
+
+    async def _answer(
+        self, scope: Scope, receive: Receive, method: str, headers: dict[bytes, str]
+    ) -> Answer:
+        user_agent = headers.get(b"user-agent")
+        identified = identify(
+            self.profiles, scope["path"], "GET" if method == "HEAD" else method, user_agent
+        )
+        if identified is None:
+            return answers.NOT_FOUND
+        base_url = _base_url(scope, headers)
+        if not identified.needs_device:
+            return self._public_file(identified, base_url, headers)
+        mac = identified.mac
+        if mac is None:
+            return answers.NOT_FOUND
+        if method == "PUT" and _declared_length(headers) > self.options.max_log_bytes:
+            return answers.TOO_LARGE
+        address = client_address(scope.get("client"))
+        authenticated = await self._authenticate(scope, method, headers, mac, address)
+        if isinstance(authenticated, Answer):
+            return authenticated
+        record = authenticated.record
+        assert record is not None
+        candidate = identified.for_vendor(record.vendor)
+        if candidate is None or candidate.request.delivery is Delivery.ABSENT:
+            return answers.NOT_FOUND
+        if candidate.request.delivery is Delivery.UPLOAD:
+            return await self._store_upload(receive, record, scope["path"])
+        answer = await self._device_file(
+            candidate, identified, authenticated, record, base_url, address, headers
+        )
+        if answer.status in (200, 304):
+            self._record_seen(record, identified, address, user_agent)
+        return answer
+
+    async def _authenticate(
+        self,
+        scope: Scope,
+        method: str,
+        headers: dict[bytes, str],
+        mac: str,
+        address: str | None,
+    ) -> DeviceEntry | Answer:
+        """The device entry when the request carries its credentials; else the refusal,
+        the same whether the MAC is unknown, another device's or the password wrong."""
+        credentials = parse_authorization(headers.get(b"authorization"))
+        if credentials is None:
+            return self._challenge()
+        wait = max(
+            self.device_failures.retry_after(mac),
+            self.address_failures.retry_after(address or "-"),
+        )
+        if wait > 0:
+            return answers.slow_down(math.ceil(wait))
+        state = self.nonces.check(credentials.nonce)
+        if state is not NonceState.VALID:
+            # An expired nonce, or one from before a restart: the handshake starts again,
+            # and that is no failed attempt.
+            return self._challenge(stale=state is NonceState.STALE)
+        entry = self.cache.device(mac)
+        if entry is None:
+            looked_up = await self._look_up(mac)
+            if isinstance(looked_up, Answer):
+                return looked_up
+            entry = looked_up
+        matches = check_response(credentials, entry.user, entry.ha1, method)
+        if (
+            not matches
+            or entry.record is None
+            or credentials.realm != self.options.realm
+            or not _same_target(credentials.uri, scope)
+        ):
+            self.device_failures.failed(mac)
+            self.address_failures.failed(address or "-")
+            return self._challenge()
+        return entry
+
+    def _challenge(self, stale: bool = False) -> Answer:
+        return answers.unauthorized(challenges(self.options.realm, self.nonces.issue(), stale))
+
+    async def _look_up(self, mac: str) -> DeviceEntry | Answer:
+        """One indexed lookup, unless too many are already waiting (then 503)."""
+        if not self.shedder.try_enter():
+            return answers.busy(self.shedder.retry_after())
+        generation = self.cache.generation
+        try:
+            entry = await asyncio.to_thread(lookup_device, self.database, mac, self.options.realm)
+        finally:
+            self.shedder.leave()
+        self.cache.put_device(mac, entry, generation)
+        return entry
+
+    async def _estate(self) -> Estate:
+        """The estate snapshot of the current generation, read once per generation."""
+        estate = self.cache.estate
+        if estate is not None:
+            return estate
+        async with self._estate_lock:
+            if self.cache.estate is not None:
+                return self.cache.estate
+            generation = self.cache.generation
+            estate = await asyncio.to_thread(self._read_estate)
+            self.cache.set_estate(estate, generation)
+            return estate
+
+    def _read_estate(self) -> Estate:
+        with self.database.read() as session:
+            return load_estate(session)
+
+    # --- the files ---
+
+    def _public_file(
+        self, identified: Identified, base_url: str, headers: dict[bytes, str]
+    ) -> Answer:
+        candidate = identified.public
+        request = candidate.request
+        if request.delivery is not Delivery.RENDER:
+            return answers.NOT_FOUND
+        context = context_for(request, identified.identity, base_url)
+        key = (request.vendor, request.kind, context)
+        rendered = self.cache.public_file(key)
+        if rendered is None:
+            rendered = self._render(candidate, None, context, key)
+            if rendered is None:
+                return answers.RENDER_FAILED
+            self.cache.put_public_file(key, rendered, self.cache.generation)
+        return _file_answer(rendered, headers, secret=False)
+
+    async def _device_file(
+        self,
+        candidate: Candidate,
+        identified: Identified,
+        entry: DeviceEntry,
+        record: DeviceRecord,
+        base_url: str,
+        address: str | None,
+        headers: dict[bytes, str],
+    ) -> Answer:
+        request = candidate.request
+        estate = await self._estate()
+        choice = locate(estate, record, address)
+        identity = identified.identity if identified.identity else None
+        context = context_for(request, identity, base_url)
+        key = (request.vendor, request.kind, context, choice.zone.name)
+        rendered = self.cache.device_file(entry, key)
+        if rendered is None:
+            config = device_config(estate, record, choice)
+            rendered = self._render(candidate, config, context, (record.mac, *key))
+            if rendered is None:
+                return answers.RENDER_FAILED
+            self.cache.put_device_file(entry, key, rendered)
+        return _file_answer(rendered, headers, secret=request.secret)
+
+    def _render(
+        self, candidate: Candidate, config: object, context: RenderContext, key: Hashable
+    ) -> RenderedFile | None:
+        """The file's bytes; on a template error, the last good bytes (or None)."""
+        request = candidate.request
+        try:
+            body = candidate.profile.render(request.kind, config, context)  # type: ignore[arg-type]
+        except Exception as error:
+            # The message may quote values (secrets among them): log what failed, not why.
+            log.error(
+                "cannot render %s %s file%s: %s; %s",
+                request.vendor,
+                request.kind,
+                f" for {request.mac}" if request.mac else "",
+                type(error).__name__,
+                "serving the previous good file" if key in self._last_good else "answering 500",
+            )
+            return self._last_good.get(key)
+        rendered = RenderedFile.of(body, request.media_type)
+        self._last_good[key] = rendered
+        return rendered
+
+    async def _store_upload(self, receive: Receive, record: DeviceRecord, path: str) -> Answer:
+        body = await _read_body(receive, self.options.max_log_bytes)
+        if body is None:
+            return answers.TOO_LARGE
+        await asyncio.to_thread(
+            store_device_log,
+            self.database,
+            record.mac,
+            path.lstrip("/")[:128],
+            body,
+            datetime.now(UTC),
+            self.options.logs_kept,
+        )
+        return answers.STORED
+
+    def _record_seen(
+        self,
+        record: DeviceRecord,
+        identified: Identified,
+        address: str | None,
+        user_agent: str | None,
+    ) -> None:
+        identity = identified.identity
+        if identity is not None and identity.vendor == record.vendor:
+            firmware = identity.firmware
+        else:
+            firmware = firmware_of(self.profiles, record.vendor, user_agent)
+        self.seen.seen(record.mac, address, user_agent, firmware)
+
+
+# --- small helpers of the flow ---
+
+
+def _headers(scope: Scope) -> dict[bytes, str]:
+    wanted = (b"user-agent", b"authorization", b"if-none-match", b"host", b"content-length")
+    found: dict[bytes, str] = {}
+    for name, value in scope["headers"]:
+        if name in wanted and name not in found:
+            found[name] = value.decode("latin-1")
+    return found
+
+
+def _base_url(scope: Scope, headers: dict[bytes, str]) -> str:
+    """scheme://host[:port] the phone used; a malformed Host falls back to our address."""
+    host = headers.get(b"host", "")
+    if not _HOST.fullmatch(host):
+        server = scope.get("server")
+        host = f"{server[0]}:{server[1]}" if server else "localhost"
+    return f"{scope.get('scheme', 'http')}://{host}"
+
+
+def _declared_length(headers: dict[bytes, str]) -> int:
+    value = headers.get(b"content-length", "0").strip()
+    return int(value) if value.isdigit() else 0
+
+
+def _same_target(uri: str, scope: Scope) -> bool:
+    """The digest was computed for this request's target (path and query)."""
+    target = scope.get("raw_path") or scope["path"].encode()
+    if scope.get("query_string"):
+        target += b"?" + scope["query_string"]
+    return uri.encode("latin-1", "replace") == target
+
+
+def _file_answer(rendered: RenderedFile, headers: dict[bytes, str], secret: bool) -> Answer:
+    wanted = headers.get(b"if-none-match")
+    if wanted and _etag_matches(wanted, rendered.etag):
+        return answers.not_modified(rendered.etag)
+    return answers.file(rendered.body, rendered.media_type, rendered.etag, secret)
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    if header.strip() == "*":
+        return True
+    return any(tag.strip().removeprefix("W/") == etag for tag in header.split(",") if tag.strip())
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The request body, or None as soon as it exceeds `limit` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
