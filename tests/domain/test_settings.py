@@ -15,6 +15,7 @@ from provisioner.domain.settings import (
     LayerValues,
     merge,
     parse_assignments,
+    stack,
     validate_layer,
 )
 
@@ -145,3 +146,16 @@ def test_values_from_the_command_line_are_parsed_to_their_types() -> None:
         ["outbound_proxy.port=5060", "codecs=opus,g722", "transport=UDP"], "global"
     )
     assert values == {"outbound_proxy.port": 5060, "codecs": ("opus", "g722"), "transport": "udp"}
+
+
+@given(layers, st.integers(0, 6))
+def test_merging_onto_a_prepared_base_equals_merging_everything_at_once(
+    stack_of_layers: list[LayerValues], split: int
+) -> None:
+    shared, own = stack_of_layers[:split], stack_of_layers[split:]
+    at_once = merge(stack_of_layers)
+    in_two_steps = merge(own, stack(shared))
+    assert dict(in_two_steps) == dict(at_once)
+    assert {key: in_two_steps.source(key) for key in SCHEMA} == {
+        key: at_once.source(key) for key in SCHEMA
+    }

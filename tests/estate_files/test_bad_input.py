@@ -132,7 +132,14 @@ clusters:
         "clusters[0] hosted › partners[0] initech › domain: voice.globex.example is already "
         "the domain of cluster globex",
     ),
-    "not YAML": ("clusters: [name: hosted\n", "bad.yaml line 2: not valid YAML"),
+    "not YAML": (
+        "clusters: [name: hosted\n",
+        "bad.yaml: not valid YAML: YAML parse error at line 1, column 11",
+    ),
+    "duplicate key": (
+        "clusters:\n  - name: hosted\n    name: globex\n",
+        "bad.yaml: not valid YAML: duplicate mapping key: 'name'",
+    ),
 }
 
 

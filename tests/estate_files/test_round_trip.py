@@ -107,3 +107,31 @@ accounts:
         assert record.vendor == "yealink"
         assert len(record.lines) == 2  # lines not named: kept
         assert record.provisioning_password == "demo-001565a00001"
+
+
+def test_text_that_looks_like_numbers_or_booleans_survives_the_round_trip(
+    demo_database: Database, another_database: Callable[[], Database]
+) -> None:
+    tricky = """
+accounts:
+  - name: example-dental
+    devices:
+      - mac: 001565000001          # unquoted: YAML reads a number, leading zeros lost
+        vendor: yealink
+        model: "3310"
+        lines:
+          - {index: 1, sip_user: "0100", password: "0o17-secret", display_name: "0o17", label: "yes"}
+          - {index: 2, sip_user: "1e3", password: "null-secret", display_name: "null", label: "~"}
+"""
+    load_estate_file(demo_database, read_estate_file(tricky, "tricky.yaml"))
+    copy = another_database()
+    load_estate_file(copy, read_estate_file(dump_text(demo_database), "dump"))
+    with demo_database.read() as session, copy.read() as copy_session:
+        original = load_device(session, "001565000001")
+        assert original is not None
+        assert original.model == "3310"
+        assert [(line.sip_user, line.display_name, line.label) for line in original.lines] == [
+            ("0100", "0o17", "yes"),
+            ("1e3", "null", "~"),
+        ]
+        assert load_device(copy_session, "001565000001") == original

@@ -9,7 +9,7 @@ partner's white-label domain (``us-east.p.acme.example``). A media server's host
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
@@ -124,6 +124,19 @@ class Estate:
     clusters: tuple[Cluster, ...]
     settings: Mapping[str, Any] = field(default_factory=_no_settings)  # the global layer
     change_id: int = 0
+    # What is derived from this snapshot once and reused until the next one (for example
+    # the settings a cluster's devices share): see `prepared`.
+    _prepared: dict[Any, Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+
+    def prepared(self, key: Any, build: Callable[[], Any]) -> Any:
+        """The value derived from this snapshot under `key`, built on first use."""
+        try:
+            return self._prepared[key]
+        except KeyError:
+            value = self._prepared[key] = build()
+            return value
 
     def cluster(self, name: str) -> Cluster:
         for cluster in self.clusters:

@@ -384,9 +384,10 @@ class EffectiveSettings(Mapping[str, Any]):
 
     __slots__ = ("_provenance", "_values")
 
-    def __init__(self, values: Mapping[str, Any], provenance: Mapping[str, Provenance]) -> None:
-        self._values = MappingProxyType(dict(values))
-        self._provenance = MappingProxyType(dict(provenance))
+    def __init__(self, values: dict[str, Any], provenance: dict[str, Provenance]) -> None:
+        # Takes ownership of both dicts (merge builds them for this object alone).
+        self._values = MappingProxyType(values)
+        self._provenance = MappingProxyType(provenance)
 
     def __getitem__(self, key: str) -> Any:
         return self._values[key]
@@ -408,20 +409,53 @@ class EffectiveSettings(Mapping[str, Any]):
         return Transport(self._values["transport"])
 
 
-def merge(layers: Sequence[LayerValues]) -> EffectiveSettings:
-    """Merge the defaults and `layers` (in `Layer` order, later wins), then apply the rules.
+@dataclass(frozen=True)
+class Stacked:
+    """Layers merged without the rules: a base that lower layers are merged onto.
+
+    Merging the layers a device shares with others (global, cluster, partner) once, and
+    only its own per device, keeps resolution cheap. Merging onto a base gives exactly
+    what merging everything at once gives: a value never replaces one set by a higher
+    layer, whatever the order of the calls.
+    """
+
+    values: Mapping[str, Any]
+    provenance: Mapping[str, Provenance]
+
+
+_DEFAULT_SOURCE = Provenance(Layer.DEFAULT)
+NOTHING_STACKED = Stacked(DEFAULTS.values, dict.fromkeys(DEFAULTS.values, _DEFAULT_SOURCE))
+
+
+def _stack_into(
+    values: dict[str, Any], provenance: dict[str, Provenance], layers: Sequence[LayerValues]
+) -> None:
+    for layer in sorted(layers, key=lambda item: item.layer):
+        if not layer.values:
+            continue
+        source = Provenance(layer.layer, layer.owner)
+        rank = layer.layer
+        for key, value in layer.values.items():
+            if provenance[key].layer <= rank:
+                values[key] = value
+                provenance[key] = source
+
+
+def stack(layers: Sequence[LayerValues], base: Stacked = NOTHING_STACKED) -> Stacked:
+    """Merge `layers` onto `base` (lower layers win), without the rules."""
+    values, provenance = dict(base.values), dict(base.provenance)
+    _stack_into(values, provenance, layers)
+    return Stacked(MappingProxyType(values), MappingProxyType(provenance))
+
+
+def merge(layers: Sequence[LayerValues], base: Stacked = NOTHING_STACKED) -> EffectiveSettings:
+    """Merge the defaults (or `base`) and `layers` (lower layers win), then apply the rules.
 
     Layers are expected to hold validated values (`validate_layer`); this function is on
     the phones' hot path and does no validation of its own.
     """
-    values: dict[str, Any] = dict(DEFAULTS.values)
-    default_source = Provenance(Layer.DEFAULT)
-    provenance: dict[str, Provenance] = dict.fromkeys(values, default_source)
-    for layer in sorted(layers, key=lambda item: item.layer):
-        source = Provenance(layer.layer, layer.owner)
-        for key, value in layer.values.items():
-            values[key] = value
-            provenance[key] = source
+    values, provenance = dict(base.values), dict(base.provenance)
+    _stack_into(values, provenance, layers)
     _apply_rules(values, provenance)
     return EffectiveSettings(values, provenance)
 

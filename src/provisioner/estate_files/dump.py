@@ -7,6 +7,7 @@ device in memory twice.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any, TextIO
 
@@ -17,7 +18,23 @@ from sqlalchemy.orm import Session, selectinload
 from provisioner.storage import models
 from provisioner.storage.database import Database
 
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+# Strings a YAML 1.2 reader could take for something else (numbers, booleans, null) are
+# always written in quotes, so `load` gets back exactly what was dumped.
+_AMBIGUOUS = re.compile(
+    r"[-+.0-9~]|(true|false|yes|no|on|off|null|y|n)$|.*[:#]", re.IGNORECASE
+)
+
+
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    pass
+
+
+def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = '"' if not text or _AMBIGUOUS.match(text) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_Dumper.add_representer(str, _represent_text)
 
 
 def _without_empty(entry: dict[str, Any]) -> dict[str, Any]:

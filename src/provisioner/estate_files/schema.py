@@ -38,7 +38,15 @@ def _settings(values: Any) -> dict[str, Any]:
 
 Label = Annotated[str, AfterValidator(names.dns_label)]
 HostName = Annotated[str, AfterValidator(names.host_name)]
-Mac = Annotated[str, AfterValidator(normalise_mac)]
+def _digits_as_written(value: Any) -> Any:
+    """An unquoted all-digit MAC (``001565000001``) arrives as an integer without its
+    leading zeros; a MAC has 12 digits, so they can be put back."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**12:
+        return f"{value:012d}"
+    return value
+
+
+Mac = Annotated[str, BeforeValidator(_digits_as_written), AfterValidator(normalise_mac)]
 Settings = Annotated[dict[str, Any], BeforeValidator(_settings)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
