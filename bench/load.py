@@ -30,13 +30,13 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.synthetic_estate import estate_yaml  # noqa: E402
-from provisioner.domain.effective import device_config  # noqa: E402
-from provisioner.domain.settings import DEFAULTS  # noqa: E402
-from provisioner.estate_files.load import load_estate_file, read_estate_file  # noqa: E402
-from provisioner.storage import migrate  # noqa: E402
-from provisioner.storage.database import Database  # noqa: E402
-from provisioner.storage.snapshot import load_device, load_estate  # noqa: E402
+from bench.synthetic_estate import estate_yaml
+from provisioner.domain.effective import device_config
+from provisioner.domain.settings import DEFAULTS
+from provisioner.estate_files.load import load_estate_file, read_estate_file
+from provisioner.storage import migrate
+from provisioner.storage.database import Database
+from provisioner.storage.snapshot import load_device, load_estate
 
 
 def device_rows(devices: int) -> tuple[list[tuple], list[tuple]]:
@@ -45,8 +45,9 @@ def device_rows(devices: int) -> tuple[list[tuple], list[tuple]]:
     for index in range(devices):
         mac = f"{0x02AA00000000 + index:012x}"
         devices_rows.append((index + 1, mac, "yealink", "T46U", 1, mac, f"pw-{mac}", "{}"))
-        line_rows.append((index + 1, 1, f"{index + 1000}", f"{index + 1000}", f"sip-{mac}",
-                          f"Phone {index}", ""))
+        line_rows.append(
+            (index + 1, 1, f"{index + 1000}", f"{index + 1000}", f"sip-{mac}", f"Phone {index}", "")
+        )
     return devices_rows, line_rows
 
 
@@ -60,14 +61,14 @@ def yardstick_sqlite(path: Path, devices: int) -> float:
         "account_id, provisioning_user, provisioning_password, settings)"
     )
     connection.execute(
-        "CREATE TABLE lines (id INTEGER PRIMARY KEY, device_id, \"index\", sip_user, auth_name, "
-        "password, display_name, label, UNIQUE (device_id, \"index\"))"
+        'CREATE TABLE lines (id INTEGER PRIMARY KEY, device_id, "index", sip_user, auth_name, '
+        'password, display_name, label, UNIQUE (device_id, "index"))'
     )
     started = time.perf_counter()
     connection.execute("BEGIN")
     connection.executemany("INSERT INTO devices VALUES (?,?,?,?,?,?,?,?)", rows)
     connection.executemany(
-        "INSERT INTO lines (device_id, \"index\", sip_user, auth_name, password, display_name, "
+        'INSERT INTO lines (device_id, "index", sip_user, auth_name, password, display_name, '
         "label) VALUES (?,?,?,?,?,?,?)",
         lines,
     )
@@ -165,16 +166,19 @@ def main() -> None:
     options = parser.parse_args()
     text = estate_yaml(options.devices)
     print(f"estate file: {options.devices:,} devices, {len(text) / 1e6:.1f} MB of YAML")
-    print(f"{'backend':<11}{'parse+validate':>16}{'write':>9}{'total':>9}{'devices/s':>11}"
-          f"{'yardstick':>11}{'ratio':>7}")
+    print(
+        f"{'backend':<11}{'parse+validate':>16}{'write':>9}{'total':>9}{'devices/s':>11}"
+        f"{'yardstick':>11}{'ratio':>7}"
+    )
     resolution = None
     with tempfile.TemporaryDirectory() as scratch:
         targets = [("sqlite", f"sqlite:///{Path(scratch) / 'bench.db'}")]
         if options.postgres:
             schema = f"bench_{uuid.uuid4().hex[:8]}"
             base = make_url(options.postgres)
-            with psycopg.connect(base.set(drivername="postgresql").render_as_string(False),
-                                 autocommit=True) as admin:
+            with psycopg.connect(
+                base.set(drivername="postgresql").render_as_string(False), autocommit=True
+            ) as admin:
                 admin.execute(f"CREATE SCHEMA {schema}")
             pg_url = base.update_query_dict({"options": f"-csearch_path={schema}"})
             targets.append(("postgresql", pg_url.render_as_string(hide_password=False)))
@@ -188,12 +192,15 @@ def main() -> None:
                     floor = yardstick_postgres(options.postgres, options.devices)
                 database.dispose()
                 total = parse + write
-                print(f"{name:<11}{parse:>15.2f}s{write:>8.2f}s{total:>8.2f}s"
-                      f"{options.devices / total:>11,.0f}{floor:>10.2f}s{floor / total:>7.2f}")
+                print(
+                    f"{name:<11}{parse:>15.2f}s{write:>8.2f}s{total:>8.2f}s"
+                    f"{options.devices / total:>11,.0f}{floor:>10.2f}s{floor / total:>7.2f}"
+                )
         finally:
             if options.postgres:
-                with psycopg.connect(base.set(drivername="postgresql").render_as_string(False),
-                                     autocommit=True) as admin:
+                with psycopg.connect(
+                    base.set(drivername="postgresql").render_as_string(False), autocommit=True
+                ) as admin:
                     admin.execute(f"DROP SCHEMA {schema} CASCADE")
     assert resolution is not None
     ours, plain, from_database = resolution
