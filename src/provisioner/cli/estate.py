@@ -38,7 +38,7 @@ def load(file: Path, quiet: bool) -> None:
         TimeElapsedColumn(),
         console=errors,
         transient=True,
-        disable=quiet or devices < _PROGRESS_FROM,
+        disable=quiet or devices < _PROGRESS_FROM or not errors.is_terminal,
     ) as bar:
         task = bar.add_task("devices", total=devices)
 

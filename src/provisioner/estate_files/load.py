@@ -43,11 +43,16 @@ class LoadResult:
     updated: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
-        kinds = sorted(set(self.created) | set(self.updated))
-        parts = [
-            f"{kind}: {self.created.get(kind, 0)} created, {self.updated.get(kind, 0)} updated"
-            for kind in kinds
-        ]
+        """``created 6 devices, 7 lines; updated 2 clusters``."""
+        parts = []
+        for verb, counts in (("created", self.created), ("updated", self.updated)):
+            named = [
+                f"{number} {kind.removesuffix('s') if number == 1 and kind != 'global settings' else kind}"
+                for kind, number in counts.items()
+                if number
+            ]
+            if named:
+                parts.append(f"{verb} {', '.join(named)}")
         return "; ".join(parts) if parts else "nothing to change"
 
 
