@@ -88,3 +88,9 @@ def test_a_bad_cidr_names_the_option() -> None:
         TrustedProxies.parse(["10.0.0.0/33"])
     with pytest.raises(InvalidValue, match="--forwarded-header"):
         TrustedProxies.parse([], header="x-real-ip")
+
+
+def test_asgi_headers_as_bytes() -> None:
+    headers = [(b"x-forwarded-for", b"6.6.6.6, 24.20.1.2"), (b"host", b"p.example.net")]
+    assert client_address("10.0.0.8", headers, TRUSTED) == ip("24.20.1.2")
+    assert client_address("10.0.0.8", {b"x-forwarded-for": "24.20.1.2"}, TRUSTED) == ip("24.20.1.2")

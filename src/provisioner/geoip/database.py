@@ -91,28 +91,26 @@ class DatabaseInfo:
         return f"{self.path} ({self.database_type}, IPv{self.ip_version}, built {built})"
 
 
-def open_reader(path: Path, option: str) -> tuple[maxminddb.Reader, DatabaseInfo]:
-    """Open `path` and check it holds records, or raise an error naming the file and the
-    option it came from."""
+def open_reader(path: Path, where: str) -> tuple[maxminddb.Reader, DatabaseInfo]:
+    """Open `path` and check it holds records, or raise an error starting with `where`
+    (the option and the file: ``--geoip /var/lib/geoip/city.mmdb``)."""
     try:
         reader = maxminddb.open_database(str(path), maxminddb.MODE_AUTO)
     except FileNotFoundError:
-        raise GeoipDatabaseError(f"{option} {path}: no such file") from None
+        raise GeoipDatabaseError(f"{where}: no such file") from None
     except IsADirectoryError:
-        raise GeoipDatabaseError(f"{option} {path}: is a directory, not an .mmdb file") from None
+        raise GeoipDatabaseError(f"{where}: is a directory, not an .mmdb file") from None
     except (OSError, ValueError, maxminddb.InvalidDatabaseError) as error:
-        raise GeoipDatabaseError(
-            f"{option} {path}: not a MaxMind-format database ({error})"
-        ) from None
+        raise GeoipDatabaseError(f"{where}: not a MaxMind-format database ({error})") from None
     try:
         metadata = reader.metadata()
         first = next(iter(reader), None)
     except (ValueError, maxminddb.InvalidDatabaseError) as error:
         reader.close()
-        raise GeoipDatabaseError(f"{option} {path}: corrupt database ({error})") from None
+        raise GeoipDatabaseError(f"{where}: corrupt database ({error})") from None
     if first is None:
         reader.close()
-        raise GeoipDatabaseError(f"{option} {path}: the database holds no records")
+        raise GeoipDatabaseError(f"{where}: the database holds no records")
     info = DatabaseInfo(
         path=str(path),
         database_type=str(metadata.database_type),
@@ -158,13 +156,10 @@ class CityDatabase:
         self._signature = _signature(self.path)
         self._next_check = time.monotonic() + check_seconds
         try:
-            self._reader, self.info = open_reader(self.path, option)
+            self._reader, self.info = open_reader(self.path, f"{option} {self.path}")
         except GeoipDatabaseError as error:
             if not optional:
-                raise GeoipDatabaseError(
-                    f"{error}; give a good file, or --geoip-optional to start with the "
-                    "country fallback only"
-                ) from None
+                raise
             self.problem = str(error)
             log.warning("%s; using the country fallback until it is fixed", error)
 
@@ -220,7 +215,7 @@ class CityDatabase:
                 )
                 return False
             try:
-                reader, info = open_reader(self.path, self.option)
+                reader, info = open_reader(self.path, f"{self.option} {self.path}")
             except GeoipDatabaseError as error:
                 self.problem = str(error)
                 log.warning("%s; keeping the database already loaded", error)

@@ -26,7 +26,8 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 FORWARDING_HEADERS = ("x-forwarded-for", "forwarded")
 DEFAULT_FORWARDING_HEADER = "x-forwarded-for"
 
-Headers = Mapping[str, str] | Iterable[tuple[str, str]]
+# A mapping or (name, value) pairs such as ASGI's ``scope["headers"]``; str or bytes.
+Headers = Mapping[str, str] | Mapping[bytes, str] | Iterable[tuple[str | bytes, str | bytes]]
 
 
 @dataclass(frozen=True)
@@ -92,9 +93,11 @@ def _hops(headers: Headers, name: str) -> list[str]:
     """Every entry of every `name` header line, in order."""
     pairs = headers.items() if isinstance(headers, Mapping) else headers
     hops: list[str] = []
-    for key, value in pairs:
+    for raw_key, raw_value in pairs:
+        key = raw_key.decode("latin-1") if isinstance(raw_key, bytes) else raw_key
         if key.lower() != name:
             continue
+        value = raw_value.decode("latin-1") if isinstance(raw_value, bytes) else raw_value
         if name == "forwarded":
             hops += [_forwarded_for(element) for element in _split(value, ",")]
         else:

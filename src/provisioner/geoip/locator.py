@@ -108,6 +108,14 @@ class ZoneLocator:
         self._prepared: tuple[Estate, dict[str, _PreparedCluster]] | None = None
         self._lock = threading.Lock()
 
+    def describe(self) -> str:
+        """One line for the service's banner."""
+        database = self.database.describe() if self.database else "none"
+        return (
+            f"GeoIP: city database {database}; country fallback iptocc; margin "
+            f"{self.margin_km:.0f} km; trusted proxies {self.trusted} ({self.trusted.header})"
+        )
+
     def client_address(self, peer: str | None, headers: Headers) -> IPAddress | None:
         """The address a request came from (see `provisioner.geoip.forwarding`)."""
         return client_address(peer, headers, self.trusted)
