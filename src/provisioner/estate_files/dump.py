@@ -20,9 +20,7 @@ from provisioner.storage.database import Database
 
 # Strings a YAML 1.2 reader could take for something else (numbers, booleans, null) are
 # always written in quotes, so `load` gets back exactly what was dumped.
-_AMBIGUOUS = re.compile(
-    r"[-+.0-9~]|(true|false|yes|no|on|off|null|y|n)$|.*[:#]", re.IGNORECASE
-)
+_AMBIGUOUS = re.compile(r"[-+.0-9~]|(true|false|yes|no|on|off|null|y|n)$|.*[:#]", re.IGNORECASE)
 
 
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]

@@ -38,6 +38,8 @@ def _settings(values: Any) -> dict[str, Any]:
 
 Label = Annotated[str, AfterValidator(names.dns_label)]
 HostName = Annotated[str, AfterValidator(names.host_name)]
+
+
 def _digits_as_written(value: Any) -> Any:
     """An unquoted all-digit MAC (``001565000001``) arrives as an integer without its
     leading zeros; a MAC has 12 digits, so they can be put back."""
