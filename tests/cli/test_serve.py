@@ -39,7 +39,11 @@ def start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], int]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "PROVISIONER_DB": f"sqlite:///{tmp_path / 'provisioner.db'}"},
+        env={
+            **os.environ,
+            "PROVISIONER_DB": f"sqlite:///{tmp_path / 'provisioner.db'}",
+            "PROVISIONER_DNS": "127.0.0.1:0",  # a free port: tests may run side by side
+        },
     )
     return process, port
 

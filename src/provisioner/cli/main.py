@@ -7,7 +7,7 @@ import logging
 import click
 
 from provisioner import __version__
-from provisioner.cli import db, estate, geoip, serve, settings
+from provisioner.cli import db, dns, estate, geoip, serve, settings
 from provisioner.cli.context import State, db_option
 
 
@@ -30,6 +30,7 @@ cli.add_command(estate.load)
 cli.add_command(estate.dump)
 cli.add_command(settings.settings)
 cli.add_command(serve.serve)
+cli.add_command(dns.dns)
 cli.add_command(geoip.geoip)
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from importlib import resources
+from typing import Any
 
 import click
 
 from provisioner.cli.context import console, reports_errors, state
+from provisioner.cli.dns import DEFAULT_DNS, dns_settings, transfer_options, zone_options
 from provisioner.estate_files.load import load_estate_file, read_estate_file
 from provisioner.service import Endpoint, run_service
 from provisioner.storage.snapshot import load_estate
@@ -32,10 +34,22 @@ def demo_estate_text() -> str:
     show_envvar=True,
     help="HOST:PORT the phones and the API are served on.",
 )
+@click.option(
+    "--dns",
+    "dns_address",
+    envvar="PROVISIONER_DNS",
+    default=DEFAULT_DNS,
+    show_default=True,
+    show_envvar=True,
+    help="HOST:PORT the embedded authoritative DNS answers on (UDP and TCP); see `dns serve`.",
+)
+@zone_options
+@transfer_options
 @reports_errors
-def serve(demo: bool, http_address: str) -> None:
+def serve(demo: bool, http_address: str, dns_address: str, **dns_flags: Any) -> None:
     """Run the provisioning service until Ctrl-C or SIGTERM."""
     http = Endpoint.parse(http_address, "--http")
+    dns = dns_settings(dns_address, **dns_flags)
     database = state().database(upgrade_existing=demo)
     if demo:
         with database.read() as session:
@@ -54,5 +68,5 @@ def serve(demo: bool, http_address: str) -> None:
             console.print(f"  {line}", highlight=False)
         console.print("  Ctrl-C stops it.")
 
-    asyncio.run(run_service(database, http, on_ready=ready))
+    asyncio.run(run_service(database, http, on_ready=ready, dns=dns))
     console.print("stopped.")

@@ -1,0 +1,89 @@
+"""Keeping a running server's answers current: poll the id of the last estate change
+(one tiny indexed query, four times a second), and when it moved — whichever process made
+the change — rebuild the records and answers in a worker thread and swap them in with one
+assignment. Queries keep being answered from the old data meanwhile; an estate that cannot
+be published is logged and the old answers stay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from provisioner.dns.answers import Answers, prepare_answers
+from provisioner.dns.publish import current_records
+from provisioner.dns.records import DnsOptions, DnsRecords
+from provisioner.dns.responder import Responder
+from provisioner.domain.errors import ProvisionerError
+from provisioner.storage.database import Database
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 0.25
+
+Listener = Callable[[DnsRecords, DnsRecords | None], Awaitable[None]]  # (new, old)
+
+
+def load_answers(database: Database, options: DnsOptions | None = None) -> Answers:
+    """The answers for the latest change (blocking: call it from a thread in a loop)."""
+    return prepare_answers(current_records(database, options))
+
+
+class LiveAnswers:
+    """Follows the estate for a `Responder`."""
+
+    def __init__(
+        self,
+        database: Database,
+        responder: Responder,
+        options: DnsOptions | None = None,
+        poll_seconds: float = POLL_SECONDS,
+    ) -> None:
+        self.database = database
+        self.responder = responder
+        self.options = options
+        self.poll_seconds = poll_seconds
+        self.listeners: list[Listener] = []
+        self._failed_change: int | None = None
+        self.changed = asyncio.Event()  # set after every swap (tests wait on it)
+
+    @property
+    def change_id(self) -> int:
+        return self.responder.answers.change_id
+
+    async def run(self) -> None:
+        """Poll until cancelled."""
+        while True:
+            await asyncio.sleep(self.poll_seconds)
+            try:
+                await self.check()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("DNS: could not check for estate changes")
+
+    async def check(self) -> bool:
+        """Rebuild if the estate changed since the answers were built; whether it did."""
+        latest = await asyncio.to_thread(self.database.latest_change)
+        if latest == self.change_id or latest == self._failed_change:
+            return False
+        try:
+            answers = await asyncio.to_thread(load_answers, self.database, self.options)
+        except ProvisionerError as error:
+            self._failed_change = latest
+            log.error(
+                "DNS: change %d not published, still serving the last good one: %s", latest, error
+            )
+            return False
+        old = self.responder.answers.records
+        self.responder.answers = answers
+        log.info("DNS: serving change %d, serials %s", answers.change_id, answers.serials)
+        self.changed.set()
+        self.changed = asyncio.Event()
+        for listener in self.listeners:
+            try:
+                await listener(answers.records, old)
+            except Exception:
+                log.exception("DNS: after change %d", answers.change_id)
+        return True

@@ -1,0 +1,178 @@
+"""The embedded authoritative DNS server: UDP and TCP on one address, on asyncio.
+
+It answers from prepared data through a `Responder` and never touches the database.
+TCP clients are bounded: at most `TcpLimits.connections` at once (more are closed at
+once), each must send a whole query within `TcpLimits.query_seconds` and the next within
+`TcpLimits.idle_seconds`, and must read our answers within `TcpLimits.write_seconds`;
+a slow client therefore holds one connection slot for seconds, never the server.
+Zone transfers (AXFR, IXFR) over TCP go to the `transfers` handler when there is one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import struct
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from provisioner.dns.responder import Responder
+from provisioner.domain.errors import ProvisionerError
+
+log = logging.getLogger(__name__)
+
+
+class Transfers(Protocol):
+    def wants(self, packet: bytes) -> bool:
+        """Whether `packet` is a zone transfer request (AXFR, IXFR)."""
+
+    def messages(self, packet: bytes, peer: str) -> AsyncIterator[bytes]:
+        """The response messages to a transfer request from `peer`."""
+
+
+@dataclass(frozen=True)
+class TcpLimits:
+    connections: int = 256
+    idle_seconds: float = 10.0
+    query_seconds: float = 5.0
+    write_seconds: float = 10.0
+
+
+class _Udp(asyncio.DatagramProtocol):
+    def __init__(self, responder: Responder) -> None:
+        self.responder = responder
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        try:
+            response = self.responder.udp(data)
+        except Exception:  # never let one packet stop the server
+            log.exception("UDP query from %s could not be answered", addr[0])
+            return
+        if response is not None and self.transport is not None:
+            self.transport.sendto(response, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("UDP: %s", exc)
+
+
+def _socket(host: str, port: int, kind: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, kind)
+    if kind == socket.SOCK_STREAM:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+def bind_dns(host: str, port: int, option: str = "--dns") -> tuple[socket.socket, socket.socket]:
+    """A UDP and a TCP socket on the same address and port (port 0: a free one)."""
+    for _attempt in range(20):
+        try:
+            udp = _socket(host, port, socket.SOCK_DGRAM)
+        except OSError as error:
+            raise ProvisionerError(f"{option} {host}:{port}: {error.strerror}") from None
+        bound = udp.getsockname()[1]
+        try:
+            tcp = _socket(host, bound, socket.SOCK_STREAM)
+        except OSError as error:
+            udp.close()
+            if port == 0:
+                continue  # the free UDP port is taken on TCP: try another
+            raise ProvisionerError(f"{option} {host}:{port} (TCP): {error.strerror}") from None
+        tcp.listen(1024)
+        return udp, tcp
+    raise ProvisionerError(f"{option} {host}:{port}: no port free on both UDP and TCP")
+
+
+class DnsServer:
+    """Serves `responder` on a UDP and a TCP socket until `close()`."""
+
+    def __init__(
+        self,
+        responder: Responder,
+        transfers: Transfers | None = None,
+        limits: TcpLimits | None = None,
+    ) -> None:
+        self.responder = responder
+        self.transfers = transfers
+        self.limits = limits or TcpLimits()
+        self.host = ""
+        self.port = 0
+        self._udp_transport: asyncio.DatagramTransport | None = None
+        self._tcp_server: asyncio.base_events.Server | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+
+    async def start(self, host: str, port: int, option: str = "--dns") -> None:
+        udp, tcp = bind_dns(host, port, option)
+        self.host, self.port = host, udp.getsockname()[1]
+        loop = asyncio.get_running_loop()
+        self._udp_transport, _ = await loop.create_datagram_endpoint(
+            lambda: _Udp(self.responder), sock=udp
+        )
+        self._tcp_server = await asyncio.start_server(self._serve_tcp, sock=tcp)
+
+    async def close(self) -> None:
+        if self._udp_transport is not None:
+            self._udp_transport.close()
+        if self._tcp_server is not None:
+            self._tcp_server.close()
+        for task in list(self._connections):
+            task.cancel()
+        for task in list(self._connections):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._tcp_server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._tcp_server.wait_closed(), 1)
+
+    async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        if len(self._connections) >= self.limits.connections:
+            writer.transport.abort()
+            return
+        self._connections.add(task)
+        peer = writer.get_extra_info("peername")
+        peer_address = peer[0] if peer else "?"
+        try:
+            await self._queries(reader, writer, peer_address)
+        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
+            pass
+        except Exception:
+            log.exception("TCP client %s", peer_address)
+        finally:
+            self._connections.discard(task)
+            writer.transport.abort()
+
+    async def _queries(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str
+    ) -> None:
+        limits = self.limits
+        while True:
+            prefix = await asyncio.wait_for(reader.readexactly(2), limits.idle_seconds)
+            (length,) = struct.unpack("!H", prefix)
+            if length == 0:
+                return
+            packet = await asyncio.wait_for(reader.readexactly(length), limits.query_seconds)
+            if self.transfers is not None and self.transfers.wants(packet):
+                async for message in self.transfers.messages(packet, peer):
+                    writer.write(struct.pack("!H", len(message)) + message)
+                    await asyncio.wait_for(writer.drain(), limits.write_seconds)
+                continue
+            response = self.responder.tcp(packet)
+            if response is None:
+                return
+            writer.write(struct.pack("!H", len(response)) + response)
+            await asyncio.wait_for(writer.drain(), limits.write_seconds)

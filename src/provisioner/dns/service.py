@@ -1,0 +1,73 @@
+"""The DNS side of a running Provisioner: prepared answers, the server on UDP and TCP, the
+poller that follows estate changes, zone transfers and NOTIFY. `provisioner serve` and
+`provisioner dns serve` both run one `DnsService`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from provisioner.dns.live import LiveAnswers, load_answers
+from provisioner.dns.records import DnsOptions
+from provisioner.dns.responder import Responder
+from provisioner.dns.server import DnsServer
+from provisioner.dns.transfer import Notifier, TransferPolicy, Transfers
+from provisioner.storage.database import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DnsSettings:
+    host: str = "127.0.0.1"
+    port: int = 1053
+    options: DnsOptions = field(default_factory=DnsOptions)
+    transfer: TransferPolicy = field(default_factory=TransferPolicy)
+    poll_seconds: float = 0.25
+
+
+class DnsService:
+    def __init__(self, database: Database, settings: DnsSettings) -> None:
+        self.database = database
+        self.settings = settings
+        self.responder: Responder | None = None
+        self.server: DnsServer | None = None
+        self.live: LiveAnswers | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def port(self) -> int:
+        return self.server.port if self.server else 0
+
+    async def start(self) -> None:
+        settings = self.settings
+        answers = await asyncio.to_thread(load_answers, self.database, settings.options)
+        self.responder = Responder(answers)
+        transfers = Transfers(self.responder, settings.transfer)
+        self.server = DnsServer(self.responder, transfers)
+        await self.server.start(settings.host, settings.port)
+        self.live = LiveAnswers(
+            self.database, self.responder, settings.options, settings.poll_seconds
+        )
+        if settings.transfer.notify:
+            notifier = Notifier(settings.transfer)
+            self.live.listeners.append(notifier.changed)
+            self._tasks.append(asyncio.create_task(notifier.changed(answers.records, None)))
+        self._tasks.append(asyncio.create_task(self.live.run()))
+        log.info("DNS serving %s on %s:%d", ", ".join(answers.serials), settings.host, self.port)
+
+    def describe(self) -> str:
+        host = f"[{self.settings.host}]" if ":" in self.settings.host else self.settings.host
+        domains = ", ".join(self.responder.answers.serials) if self.responder else ""
+        return f"DNS   udp+tcp {host}:{self.port}  ({domains or 'no zones yet'})"
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self.server is not None:
+            await self.server.close()
