@@ -7,7 +7,7 @@ import logging
 import click
 
 from provisioner import __version__
-from provisioner.cli import db, dns, estate, geoip, serve, settings
+from provisioner.cli import db, dns, estate, geoip, render, serve, settings
 from provisioner.cli.context import State, db_option
 
 
@@ -32,6 +32,7 @@ cli.add_command(settings.settings)
 cli.add_command(serve.serve)
 cli.add_command(dns.dns)
 cli.add_command(geoip.geoip)
+cli.add_command(render.render)
 
 
 def main() -> None:

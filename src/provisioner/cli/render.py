@@ -1,0 +1,130 @@
+"""`provisioner render MAC`: the exact bytes a phone would get for one of its files.
+
+The file goes to stdout untouched (secrets masked unless --show-secrets); what was rendered
+and why (vendor, file kind, zone and the step that chose it) goes to stderr.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from provisioner.cli.context import errors, reports_errors, state
+from provisioner.cli.geoip import geoip_option, open_city_database
+from provisioner.domain.effective import device_config
+from provisioner.domain.errors import InvalidValue, NotFound
+from provisioner.domain.estate import DeviceConfig
+from provisioner.domain.mac import normalise_mac
+from provisioner.domain.settings import SECRET_KEYS, EffectiveSettings, mask
+from provisioner.geoip.addresses import parse_address
+from provisioner.geoip.locator import ZoneLocator
+from provisioner.storage.locations import load_device_location
+from provisioner.storage.snapshot import load_device, load_estate
+from provisioner.vendors import Delivery, RenderContext, profile
+
+MASK = "********"
+
+
+def masked(config: DeviceConfig) -> DeviceConfig:
+    """The same config with every secret (SIP passwords, secret settings) masked."""
+    settings = config.settings
+    values = {
+        key: mask(key, settings[key]) if key in SECRET_KEYS else settings[key] for key in settings
+    }
+    return dataclasses.replace(
+        config,
+        settings=EffectiveSettings(values, {key: settings.source(key) for key in settings}),
+        lines=tuple(dataclasses.replace(line, password=MASK) for line in config.lines),
+    )
+
+
+def default_base_url() -> str:
+    """Where `provisioner serve` listens by default (PROVISIONER_HTTP, else 127.0.0.1:8080)."""
+    return f"http://{os.environ.get('PROVISIONER_HTTP') or '127.0.0.1:8080'}"
+
+
+@click.command()
+@click.argument("mac")
+@click.option(
+    "--file",
+    "file_name",
+    metavar="NAME",
+    help="A file name as the phone asks for it (y000000000000.boot, spa504G.cfg, ...). "
+    "Default: the device's own file with its lines.",
+)
+@click.option(
+    "--ip",
+    "address",
+    metavar="ADDRESS",
+    help="Render as if the phone asked from ADDRESS (its zone is chosen by GeoIP). "
+    "Default: the pinned zone, else the cluster's default zone.",
+)
+@click.option(
+    "--url",
+    "base_url",
+    metavar="URL",
+    help="The URL the phone fetches from (boot files point there). Default: the "
+    "provisioning.url setting, else http://PROVISIONER_HTTP (127.0.0.1:8080).",
+)
+@geoip_option
+@click.option("--show-secrets", is_flag=True, help="Print SIP and admin passwords in clear.")
+@reports_errors
+def render(
+    mac: str,
+    file_name: str | None,
+    address: str | None,
+    base_url: str | None,
+    geoip_path: Path | None,
+    show_secrets: bool,
+) -> None:
+    """Print the file the phone with this MAC would get, byte for byte."""
+    try:
+        mac = normalise_mac(mac)
+    except ValueError as error:
+        raise InvalidValue("MAC", str(error)) from None
+    if address is not None and parse_address(address) is None:
+        raise InvalidValue("--ip", f"{address!r} is not an IPv4 or IPv6 address")
+    with state().database().read() as session:
+        record = load_device(session, mac)
+        if record is None:
+            raise NotFound("device", mac)
+        estate = load_estate(session)
+        location = load_device_location(session, mac) if address is not None else None
+    locator = ZoneLocator(open_city_database(geoip_path))
+    choice = locator.choose(estate, record, address, location.zone if location else None)
+    config = device_config(estate, record, choice)
+    vendor = profile(record.vendor)
+    name = file_name or vendor.device_files(mac, record.model)[0]
+    request = vendor.match(f"/{name.lstrip('/')}")
+    if request is None:
+        known = ", ".join(vendor.device_files(mac, record.model))
+        raise InvalidValue(
+            "--file", f"{record.vendor} phones do not ask for {name!r} (its files: {known})"
+        )
+    if request.mac is not None and request.mac != mac:
+        raise InvalidValue("--file", f"{name!r} is the file of device {request.mac}, not {mac}")
+    if request.delivery is not Delivery.RENDER:
+        raise InvalidValue("--file", f"{name!r} is not served: {request.delivery.value}")
+    context = RenderContext(
+        base_url=(base_url or config.settings["provisioning.url"] or default_base_url()).rstrip(
+            "/"
+        ),
+        mac=mac,
+        model=request.model or record.model,
+    )
+    shown = config if show_secrets else masked(config)
+    body = vendor.render(request.kind, shown if request.secret else None, context)
+    secrets = "in clear" if show_secrets else "masked"
+    errors.print(
+        f"# {name}: {record.vendor} {record.model} ({request.kind}), zone {choice.zone.name} "
+        f"({choice.reason}); secrets {secrets}",
+        highlight=False,
+        markup=False,
+    )
+    sys.stdout.flush()
+    sys.stdout.buffer.write(body)
+    sys.stdout.buffer.flush()
