@@ -229,3 +229,24 @@ def test_the_estate_is_prepared_once(locator: ZoneLocator, demo_estate: Estate) 
 def test_accepts_address_objects(locator: ZoneLocator, demo_estate: Estate) -> None:
     address = ipaddress.ip_address(WEST_V6)
     assert locator.decide(demo_estate, "hosted", address).choice.zone.name == "us-west"
+
+
+@pytest.mark.parametrize("previous", [None, "us-east", "us-central", "us-west", "gone"])
+def test_choose_agrees_with_decide(
+    locator: ZoneLocator, demo_estate: Estate, demo_devices: dict, previous: str | None
+) -> None:
+    addresses = [
+        EAST_V4, EAST_V6, CENTRAL_V4, CENTRAL_V6, WEST_V4, WEST_V6, DENVER, LONDON_V4,
+        f"::ffff:{WEST_V4}", "10.1.1.1", "198.51.100.9", "192.168.1.1", "8.8.8.8", "1.1.1.1",
+        "45.10.1.1", "45.20.1.1", "garbage", "", f"{WEST_V4}:5060",
+    ]  # fmt: skip
+    for mac in (YEALINK, PINNED, CISCO):
+        record = demo_devices[mac]
+        for address in addresses:
+            # twice: the second answer comes from the places already seen
+            for _ in range(2):
+                chosen = locator.choose(demo_estate, record, address, previous)
+                decided = locator.decide(
+                    demo_estate, record.cluster, address, record=record, previous_zone=previous
+                ).choice
+                assert chosen == decided, (mac, address)

@@ -6,6 +6,8 @@ mapped into IPv6), and sorted into those worth looking up and those that never a
 from __future__ import annotations
 
 import ipaddress
+from ipaddress import IPv4Address, IPv6Address
+from socket import AF_INET, AF_INET6, inet_pton
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -68,10 +70,28 @@ def normalise(address: IPAddress) -> IPAddress:
     return address
 
 
+def plain_address(text: str) -> IPAddress | None:
+    """`text` as an address when it is exactly a plain IPv4 or IPv6 address that needs no
+    normalising (no port, brackets, scope or IPv4 mapping), else None. The fast path:
+    ``inet_pton`` parses in C several times faster than `ipaddress` does."""
+    try:
+        return IPv4Address(inet_pton(AF_INET, text))
+    except OSError:
+        pass
+    try:
+        address = IPv6Address(inet_pton(AF_INET6, text))
+    except OSError:
+        return None
+    return address if address.ipv4_mapped is None else None
+
+
 def parse_address(text: str) -> IPAddress | None:
     """An address from a peer or a forwarding header: ``192.0.2.1``, ``192.0.2.1:5060``,
     ``2001:db8::1``, ``[2001:db8::1]:5060``, optionally quoted; None when it is not one
     (``unknown``, an obfuscated ``_hidden`` identifier, garbage)."""
+    address = plain_address(text)
+    if address is not None:
+        return address
     text = text.strip().strip('"').strip()
     if text.startswith("["):
         end = text.find("]")
@@ -89,8 +109,12 @@ def parse_address(text: str) -> IPAddress | None:
 def not_looked_up(address: IPAddress) -> str | None:
     """Why `address` is never looked up ("private (10.0.0.0/8)"), or None for an address
     worth looking up."""
-    value = int(address)
-    if address.version == 4:
+    return not_looked_up_value(int(address), address.version)
+
+
+def not_looked_up_value(value: int, version: int) -> str | None:
+    """`not_looked_up` for an address given as its integer value and IP version."""
+    if version == 4:
         if value >> 24 not in _V4_FIRST_OCTETS:
             return None
         table = _V4
@@ -100,3 +124,17 @@ def not_looked_up(address: IPAddress) -> str | None:
         if value & mask == network:
             return why
     return None
+
+
+def plain_value(text: str) -> tuple[int, int] | None:
+    """(integer value, IP version) of `text` when `plain_address` would take it, without
+    building an address object: the cheapest parse, for the hot path."""
+    try:
+        return int.from_bytes(inet_pton(AF_INET, text)), 4
+    except OSError:
+        pass
+    try:
+        value = int.from_bytes(inet_pton(AF_INET6, text))
+    except OSError:
+        return None
+    return None if value >> 32 == 0xFFFF else (value, 6)  # not IPv4-mapped

@@ -172,18 +172,24 @@ class CityDatabase:
             return self.info.describe()
         return f"{self.path} (not loaded: {self.problem})"
 
-    def lookup(self, address: IPAddress) -> CityRecord | None:
-        """What the database says about `address`; None when it has no entry (or no
-        database is loaded)."""
+    def get(self, address: IPAddress | str) -> Any:
+        """The database's raw record for `address` (an address, or the text of a plain
+        one, which the C extension parses fastest); None when it has no entry or no
+        database is loaded."""
         if time.monotonic() >= self._next_check:
             self.reload_if_changed()
         reader = self._reader
         if reader is None:
             return None
         try:
-            data = reader.get(address)
+            return reader.get(address)
         except ValueError:  # an IPv6 address in an IPv4-only database, a closed reader
             return None
+
+    def lookup(self, address: IPAddress | str) -> CityRecord | None:
+        """What the database says about `address`; None when it has no entry (or no
+        database is loaded)."""
+        data = self.get(address)
         return record_from(data) if data is not None else None
 
     def raw(self, address: IPAddress) -> tuple[Any, int] | None:

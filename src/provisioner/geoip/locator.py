@@ -17,13 +17,22 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from provisioner.domain.effective import ZoneChoice
 from provisioner.domain.errors import InvalidValue
 from provisioner.domain.estate import Cluster, DeviceRecord, Estate, Zone
-from provisioner.geoip.addresses import IPAddress, normalise, not_looked_up, parse_address
+from provisioner.geoip.addresses import (
+    IPAddress,
+    normalise,
+    not_looked_up,
+    not_looked_up_value,
+    parse_address,
+    plain_address,
+    plain_value,
+)
 from provisioner.geoip.countries import country_of
-from provisioner.geoip.database import CityDatabase, CityRecord
+from provisioner.geoip.database import CityDatabase, CityRecord, record_from
 from provisioner.geoip.forwarding import Headers, TrustedProxies, client_address
 from provisioner.geoip.nearest import ZonePlaces
 from provisioner.geoip.rules import NetworkRules
@@ -54,6 +63,9 @@ class Decision:
     notes: tuple[str, ...] = field(default=())  # steps passed over, and why
 
 
+CITY_CACHE_SIZE = 65_536  # places remembered per cluster (a city database has few)
+
+
 @dataclass(frozen=True)
 class _PreparedCluster:
     cluster: Cluster
@@ -62,6 +74,40 @@ class _PreparedCluster:
     places: ZonePlaces
     fallback: Zone | None  # the default zone, else the first one
     fallback_reason: str
+    # the nearest-zone choice per place the database names: a city database gives the
+    # same coordinates to every network of a city, so most decisions are one dict probe
+    by_place: dict[tuple[Any, ...], tuple[ZoneChoice, CityRecord]] = field(default_factory=dict)
+
+    def nearest_choice(self, data: Any) -> tuple[ZoneChoice, CityRecord] | None:
+        """The nearest zone to the place in the database record `data`, with the reason,
+        and the record read; None when the record has no usable location."""
+        try:
+            location = data["location"]
+            key = (
+                location["latitude"],
+                location["longitude"],
+                data.get("city", {}).get("names", {}).get("en"),
+                data.get("country", {}).get("iso_code"),
+            )
+            cached = self.by_place.get(key)
+        except (KeyError, TypeError, AttributeError):
+            key, cached = None, None
+        if cached is not None:
+            return cached
+        found = record_from(data)
+        if found is None or found.location is None:
+            return None
+        nearest = self.places.nearest(found.location)
+        if nearest is None:
+            return None
+        zone, distance = nearest
+        reason = f"nearest zone to {found.describe()} by the city database ({distance:.0f} km)"
+        result = (ZoneChoice(zone, reason), found)
+        if key is not None:
+            if len(self.by_place) >= CITY_CACHE_SIZE:
+                self.by_place.clear()
+            self.by_place[key] = result
+        return result
 
 
 def _prepare(estate: Estate) -> dict[str, _PreparedCluster]:
@@ -130,6 +176,34 @@ class ZoneLocator:
         """The zone for `record` asking from `address`; `previous_zone` is the zone it was
         last given (``devices.located_zone_id``, see `provisioner.storage.locations`).
         Never raises for a bad or unknown address: the chain ends at the default zone."""
+        # The common case in a few probes: not pinned, a plain address that no rule
+        # matches and that is looked up, a city the database places. Everything else goes
+        # through `decide`, which this must agree with (tests/geoip/test_locator.py).
+        if record.pinned_zone is None and self.database is not None and isinstance(address, str):
+            parsed = plain_value(address)
+            prepared = self.prepared(estate).get(record.cluster)
+            if (
+                parsed is not None
+                and prepared is not None
+                and not (prepared.rules and prepared.rules.match_value(*parsed))
+                and not_looked_up_value(*parsed) is None
+            ):
+                data = self.database.get(address)
+                if data is not None:
+                    nearest = prepared.nearest_choice(data)
+                    if nearest is not None:
+                        choice, found = nearest
+                        if previous_zone is None or previous_zone == choice.zone.name:
+                            return choice
+                        assert found.location is not None
+                        zone, sticky = sticky_zone(
+                            prepared.cluster,
+                            found.location,
+                            choice.zone,
+                            previous_zone,
+                            self.margin_km,
+                        )
+                        return choice if sticky is None else ZoneChoice(zone, sticky)
         return self.decide(
             estate, record.cluster, address, record=record, previous_zone=previous_zone
         ).choice
@@ -158,10 +232,13 @@ class ZoneLocator:
         cluster) asking from `address`, with every step's outcome."""
         prepared = self.prepared(estate)[cluster_name]
         cluster = prepared.cluster
+        key: str | IPAddress | None = address  # what the city database is asked with
         if isinstance(address, str):
-            address = parse_address(address)
+            address = plain_address(address)  # the text itself is the fastest key
+            if address is None:
+                address = key = parse_address(key)  # type: ignore[arg-type]
         elif address is not None:
-            address = normalise(address)
+            address = key = normalise(address)
         notes: list[str] = []
 
         # 1. pinned on the device or its account
@@ -194,24 +271,19 @@ class ZoneLocator:
         if self.database is None:
             notes.append("no city database")
         else:
-            found = self.database.lookup(address)
+            data = self.database.get(key)  # type: ignore[arg-type]
+            found = record_from(data) if data is not None else None
+            nearest = prepared.nearest_choice(data) if found is not None else None
             if found is None:
                 notes.append(f"no entry for {address} in the city database")
-            elif found.location is not None:
-                nearest = prepared.places.nearest(found.location)
-                if nearest is not None:
-                    zone, distance = nearest
-                    zone, sticky = sticky_zone(
-                        cluster, found.location, zone, previous_zone, self.margin_km
-                    )
-                    reason = sticky or (
-                        f"nearest zone to {found.describe()} by the city database "
-                        f"({distance:.0f} km)"
-                    )
-                    choice = ZoneChoice(zone, reason)
-                    return Decision(
-                        choice, Step.CITY, cluster.name, address, found, notes=tuple(notes)
-                    )
+            elif nearest is not None and found.location is not None:
+                choice, _ = nearest
+                zone, sticky = sticky_zone(
+                    cluster, found.location, choice.zone, previous_zone, self.margin_km
+                )
+                if sticky is not None:
+                    choice = ZoneChoice(zone, sticky)
+                return Decision(choice, Step.CITY, cluster.name, address, found, notes=tuple(notes))
             else:
                 notes.append(f"the city database knows only the country of {address}")
 

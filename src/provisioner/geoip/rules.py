@@ -44,8 +44,11 @@ class NetworkRules:
 
     def match(self, address: IPAddress) -> ZoneRule | None:
         """The rule with the most specific network holding `address`, or None."""
-        value = int(address)
-        for shift, table in self._v4 if address.version == 4 else self._v6:
+        return self.match_value(int(address), address.version)
+
+    def match_value(self, value: int, version: int) -> ZoneRule | None:
+        """`match` for an address given as its integer value and IP version."""
+        for shift, table in self._v4 if version == 4 else self._v6:
             rule = table.get(value >> shift)
             if rule is not None:
                 return rule
