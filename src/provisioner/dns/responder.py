@@ -74,6 +74,11 @@ class Responder:
                 return self.careful(p, tcp) if careful else None
             if n != end + 11 + (p[end + 9] << 8 | p[end + 10]):
                 return self.careful(p, tcp) if careful else None
+            option = end + 11  # options must tile the OPT data exactly
+            while option < n:
+                option += 4 + (p[option + 2] << 8 | p[option + 3]) if option + 4 <= n else n + 1
+            if option != n:
+                return self.careful(p, tcp) if careful else None
             edns = True
             if not tcp:
                 limit = min(EDNS_PAYLOAD, max(PLAIN_UDP_PAYLOAD, p[end + 3] << 8 | p[end + 4]))

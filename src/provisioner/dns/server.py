@@ -24,6 +24,8 @@ from provisioner.domain.errors import ProvisionerError
 
 log = logging.getLogger(__name__)
 
+UDP_RECEIVE_BUFFER = 4 * 1024 * 1024
+
 
 class Transfers(Protocol):
     def wants(self, packet: bytes) -> bool:
@@ -67,6 +69,8 @@ def _socket(host: str, port: int, kind: int) -> socket.socket:
     sock = socket.socket(family, kind)
     if kind == socket.SOCK_STREAM:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    else:  # room for bursts (the kernel caps it at net.core.rmem_max)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
     try:
         sock.bind((host, port))
     except OSError:

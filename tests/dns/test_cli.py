@@ -1,0 +1,57 @@
+"""`provisioner dns zone` and `provisioner dns export`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dns.zone
+from click.testing import CliRunner
+
+from provisioner.cli.main import cli
+from provisioner.storage.database import Database
+
+
+def run(database: Database, *args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(cli, ["--db", database.url, "dns", *args], catch_exceptions=False)
+
+
+def test_zone_prints_bind_format(demo_database: Database) -> None:
+    result = run(demo_database, "zone", "p.acme.example")
+    assert result.exit_code == 0, result.output
+    zone = dns.zone.from_text(result.output, origin="p.acme.example.", relativize=False)
+    srv = zone.find_rdataset("_sip._udp.us-east.p.acme.example.", "SRV")
+    assert sorted(r.priority for r in srv) == [10, 20, 30]
+
+
+def test_zone_names_the_known_domains_when_asked_for_another(demo_database: Database) -> None:
+    result = run(demo_database, "zone", "example.org")
+    assert result.exit_code == 1
+    assert "DOMAIN: 'example.org' is not one of our zones" in result.output
+    assert "p.example.net" in result.output
+
+
+def test_zone_with_name_servers(demo_database: Database) -> None:
+    result = run(
+        demo_database, "zone", "p.example.net", "--ns", "ns1=192.0.2.53", "--ns", "ns2.example.org"
+    )
+    assert "ns1.p.example.net. 300 IN A 192.0.2.53" in result.output
+    assert "NS ns2.example.org." in result.output
+    bad = run(demo_database, "zone", "p.example.net", "--ns", "ns1=not-an-address")
+    assert bad.exit_code == 1 and "--ns" in bad.output
+
+
+def test_export_writes_zone_files_and_snippets(demo_database: Database, tmp_path: Path) -> None:
+    result = run(demo_database, "export", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == [
+        "knot.conf",
+        "named.conf",
+        "nsd.conf",
+        "p.acme.example.zone",
+        "p.example.net.zone",
+        "voice.globex.example.zone",
+    ]
+    text = (tmp_path / "out" / "p.example.net.zone").read_text()
+    dns.zone.from_text(text, origin="p.example.net.", relativize=False).check_origin()
+    assert "domain: voice.globex.example" in (tmp_path / "out" / "knot.conf").read_text()
