@@ -12,9 +12,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import uvicorn
+from starlette.applications import Starlette
 
 from provisioner.dns.service import DnsService, DnsSettings
 from provisioner.domain.errors import InvalidValue, ProvisionerError
+from provisioner.geoip.locator import ZoneLocator
 from provisioner.storage.database import Database
 from provisioner.web.app import create_app
 
@@ -62,11 +64,18 @@ class _HttpServer(uvicorn.Server):
         yield
 
 
+def _with_locator(app: Starlette, locator: ZoneLocator | None) -> Starlette:
+    """The GeoIP chain for the phones' routes: ``app.state.locator``."""
+    app.state.locator = locator or ZoneLocator()
+    return app
+
+
 async def run_service(
     database: Database,
     http: Endpoint,
     on_ready: Callable[[list[str]], None] | None = None,
     dns: DnsSettings | None = None,
+    locator: ZoneLocator | None = None,
 ) -> None:
     """Serve until SIGINT or SIGTERM; `on_ready` gets a line per listening endpoint."""
     http_socket = bind_tcp(http, "--http")
@@ -80,7 +89,7 @@ async def run_service(
     bound = Endpoint(http.host, http_socket.getsockname()[1])
     server = _HttpServer(
         uvicorn.Config(
-            create_app(database),
+            _with_locator(create_app(database), locator),
             log_level="warning",
             access_log=False,
             lifespan="on",

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import click
 
 from provisioner.cli.context import console, reports_errors, state
 from provisioner.cli.dns import DEFAULT_DNS, dns_settings, transfer_options, zone_options
+from provisioner.cli.geoip import build_locator, serve_options
 from provisioner.estate_files.load import load_estate_file, read_estate_file
 from provisioner.service import Endpoint, run_service
 from provisioner.storage.snapshot import load_estate
@@ -45,10 +47,24 @@ def demo_estate_text() -> str:
 )
 @zone_options
 @transfer_options
+@serve_options
 @reports_errors
-def serve(demo: bool, http_address: str, dns_address: str, **dns_flags: Any) -> None:
+def serve(
+    demo: bool,
+    http_address: str,
+    dns_address: str,
+    geoip_path: Path | None,
+    geoip_optional: bool,
+    margin_km: float,
+    trusted_proxies: tuple[str, ...],
+    forwarded_header: str,
+    **dns_flags: Any,
+) -> None:
     """Run the provisioning service until Ctrl-C or SIGTERM."""
     http = Endpoint.parse(http_address, "--http")
+    locator = build_locator(
+        geoip_path, geoip_optional, margin_km, trusted_proxies, forwarded_header
+    )
     dns = dns_settings(dns_address, **dns_flags)
     database = state().database(upgrade_existing=demo)
     if demo:
@@ -66,7 +82,8 @@ def serve(demo: bool, http_address: str, dns_address: str, **dns_flags: Any) -> 
         console.print(f"provisioner serving from {database.describe()}", highlight=False)
         for line in lines:
             console.print(f"  {line}", highlight=False)
+        console.print(f"  {locator.describe()}", highlight=False)
         console.print("  Ctrl-C stops it.")
 
-    asyncio.run(run_service(database, http, on_ready=ready, dns=dns))
+    asyncio.run(run_service(database, http, on_ready=ready, dns=dns, locator=locator))
     console.print("stopped.")
