@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -61,8 +62,15 @@ def dump(output: Path | None) -> None:
     if output is None:
         dump_estate(database, sys.stdout)
         return
+    # Written beside the target, readable by the owner only from the first byte (it holds
+    # passwords), then moved into place: a failed dump never leaves half a file behind.
     partial = output.with_name(output.name + ".partial")
-    with partial.open("w", encoding="utf-8") as out:
-        partial.chmod(0o600)
-        dump_estate(database, out)
-    partial.replace(output)
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+            dump_estate(database, out)
+        partial.replace(output)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    console.print(f"wrote {output}", highlight=False)
