@@ -232,7 +232,9 @@ async def test_last_seen_is_recorded(demo_database: Database) -> None:
         assert device.last_address == "192.0.2.10"
         assert device.last_user_agent == YEALINK_AGENT
         assert device.last_firmware == "108.86.0.20"
-        assert device.located_zone_id is None or device.located_zone_id > 0
+        zone = session.get(models.Zone, device.located_zone_id)
+        assert zone is not None
+        assert zone.name == "us-east"
 
 
 async def test_refusals_are_never_recorded_as_seen(demo_database: Database) -> None:

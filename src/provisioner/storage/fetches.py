@@ -26,16 +26,27 @@ class Fetch:
     address: str | None
     user_agent: str | None
     firmware: str | None
+    zone: str | None = None  # the zone it was given (a zone name of its cluster)
 
 
+_DEVICES = models.Device.__table__
+_ZONES = models.Zone.__table__
+_ACCOUNTS = models.Account.__table__
+_LOCATED_ZONE = (
+    select(_ZONES.c.id)
+    .join(_ACCOUNTS, _ACCOUNTS.c.cluster_id == _ZONES.c.cluster_id)
+    .where(_ACCOUNTS.c.id == _DEVICES.c.account_id, _ZONES.c.name == bindparam("b_zone"))
+    .scalar_subquery()
+)
 _SEEN = (
-    update(models.Device.__table__)
-    .where(models.Device.__table__.c.mac == bindparam("b_mac"))
+    update(_DEVICES)
+    .where(_DEVICES.c.mac == bindparam("b_mac"))
     .values(
         last_seen_at=bindparam("b_at"),
         last_address=bindparam("b_address"),
         last_user_agent=bindparam("b_user_agent"),
         last_firmware=bindparam("b_firmware"),
+        located_zone_id=_LOCATED_ZONE,
     )
 )
 
@@ -51,6 +62,7 @@ def record_fetches(database: Database, fetches: Sequence[Fetch]) -> None:
             "b_address": (fetch.address or None) and fetch.address[:45],
             "b_user_agent": (fetch.user_agent or None) and fetch.user_agent[:255],
             "b_firmware": (fetch.firmware or None) and fetch.firmware[:64],
+            "b_zone": fetch.zone,
         }
         for fetch in fetches
     ]

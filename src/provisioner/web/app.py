@@ -12,8 +12,10 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from provisioner import __version__
+from provisioner.geoip import ZoneLocator
 from provisioner.storage.database import Database
 from provisioner.vendors.base import VendorProfile
 from provisioner.web.phones import PhoneFiles, PhoneOptions
@@ -29,8 +31,13 @@ def create_app(
     database: Database,
     options: PhoneOptions | None = None,
     profiles: Sequence[VendorProfile] | None = None,
+    locator: ZoneLocator | None = None,
 ) -> Starlette:
-    phones = PhoneFiles(database, default_profiles() if profiles is None else profiles, options)
+    """The app; `locator` chooses zones (default: the GeoIP chain without a city database,
+    trusting no proxy)."""
+    phones = PhoneFiles(
+        database, default_profiles() if profiles is None else profiles, options, locator
+    )
 
     async def healthz(_request: Request) -> JSONResponse:
         """200 while the database answers; 503 (with the reason) when it does not."""
@@ -42,16 +49,27 @@ def create_app(
         return JSONResponse({"status": "ok", "version": __version__, "change": change})
 
     @asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        chosen = getattr(app.state, "locator", None)  # set by `run_service`, if at all
+        if chosen is not None:
+            phones.use_locator(chosen)
         await phones.start()
         try:
             yield
         finally:
             await phones.stop()
 
-    app = Starlette(
-        routes=[Route("/healthz", healthz), Route("/{path:path}", phones)],
-        lifespan=lifespan,
-    )
+    app = ProvisionerApp(routes=[Route("/healthz", healthz)], lifespan=lifespan)
     app.state.phones = phones
     return app
+
+
+class ProvisionerApp(Starlette):
+    """Starlette, with the phones' files answered before routing: they are most of the
+    traffic, and a phone's path is recognised faster than the router and its middleware
+    would pass it on. Every other path goes through Starlette as usual."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and await self.state.phones.handle(scope, receive, send):
+            return
+        await super().__call__(scope, receive, send)

@@ -19,6 +19,7 @@ from collections import OrderedDict
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 
+from provisioner.domain.effective import ZoneChoice
 from provisioner.domain.estate import DeviceRecord, Estate
 
 
@@ -41,6 +42,7 @@ class DeviceEntry:
     record: DeviceRecord | None
     user: str
     ha1: Mapping[str, str]  # algorithm → H(user:realm:password)
+    located: tuple[str | None, ZoneChoice] | None = None  # (address, zone chosen for it)
     files: OrderedDict[Hashable, RenderedFile] = field(default_factory=OrderedDict)
 
 

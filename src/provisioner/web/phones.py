@@ -25,12 +25,14 @@ import contextlib
 import logging
 import math
 import re
+from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from provisioner.domain.effective import device_config
 from provisioner.domain.estate import DeviceRecord, Estate
+from provisioner.geoip import ZoneLocator
 from provisioner.storage.database import Database
 from provisioner.storage.fetches import store_device_log
 from provisioner.storage.snapshot import load_estate
@@ -48,7 +50,7 @@ from provisioner.web.digest import (
     parse_authorization,
 )
 from provisioner.web.identify import Candidate, Identified, firmware_of, identify
-from provisioner.web.locating import client_address, locate
+from provisioner.web.locating import Locating
 from provisioner.web.lookup import lookup_device
 from provisioner.web.seen import SeenRecorder
 from provisioner.web.throttle import (
@@ -61,6 +63,8 @@ from provisioner.web.throttle import (
 
 log = logging.getLogger(__name__)
 
+_IDENTIFIED_KEPT = 100_000  # (path, method, User-Agent) → what it asks for
+_LAST_GOOD_KEPT = 200_000  # files kept to answer with when a template breaks
 _HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 
@@ -88,8 +92,10 @@ class PhoneFiles:
         database: Database,
         profiles: Sequence[VendorProfile],
         options: PhoneOptions | None = None,
+        locator: ZoneLocator | None = None,
     ) -> None:
         self.database = database
+        self.locating = Locating(locator)
         self.profiles = tuple(profiles)
         self.options = options or PhoneOptions()
         self.cache = ConfigCache()
@@ -99,12 +105,16 @@ class PhoneFiles:
         self.device_failures = FailureLimiter(self.options.per_device)
         self.address_failures = FailureLimiter(self.options.per_address)
         self.shedder = LoadShedder(self.options.max_uncached_in_flight)
-        self._last_good: dict[Hashable, RenderedFile] = {}
+        self._last_good: OrderedDict[Hashable, RenderedFile] = OrderedDict()
         self._estate_lock = asyncio.Lock()
+        self._identified: dict[tuple[str, str, str | None], Identified | None] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
 
     # --- lifetime ---
+
+    def use_locator(self, locator: ZoneLocator) -> None:
+        self.locating = Locating(locator)
 
     async def start(self) -> None:
         """Read the latest change and start the watcher and the last-seen writer."""
@@ -131,25 +141,49 @@ class PhoneFiles:
     # --- the flow ---
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        method = scope["method"]
-        if method not in ("GET", "HEAD", "PUT"):
-            await answers.METHOD_NOT_ALLOWED.send(send)
-            return
-        if not self._started:
-            await self.start()
-        headers = _headers(scope)
-        answer = await self._answer(scope, receive, method, headers)
-        await answer.send(send, head_only=method == "HEAD")
+        if not await self.handle(scope, receive, send):
+            await answers.NOT_FOUND.send(send)
 
-    async def _answer(
-        self, scope: Scope, receive: Receive, method: str, headers: dict[bytes, str]
-    ) -> Answer:
-        user_agent = headers.get(b"user-agent")
-        identified = identify(
-            self.profiles, scope["path"], "GET" if method == "HEAD" else method, user_agent
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Answer the request if its path is a phone's file; False (nothing sent) if not."""
+        method = scope["method"]
+        headers = _headers(scope)
+        allowed = method in ("GET", "HEAD", "PUT")
+        identified = self._identify(
+            scope["path"], "PUT" if method == "PUT" else "GET", headers.get(b"user-agent")
         )
         if identified is None:
-            return answers.NOT_FOUND
+            return False
+        if not allowed:
+            await answers.METHOD_NOT_ALLOWED.send(send)
+            return True
+        if not self._started:
+            await self.start()
+        answer = await self._answer(scope, receive, method, headers, identified)
+        await answer.send(send, head_only=method == "HEAD")
+        return True
+
+    def _identify(self, path: str, method: str, user_agent: str | None) -> Identified | None:
+        """`identify`, remembered: phones ask for the same few names again and again."""
+        key = (path, method, user_agent)
+        try:
+            return self._identified[key]
+        except KeyError:
+            pass
+        identified = identify(self.profiles, path, method, user_agent)
+        if len(self._identified) >= _IDENTIFIED_KEPT:
+            self._identified.clear()
+        self._identified[key] = identified
+        return identified
+
+    async def _answer(
+        self,
+        scope: Scope,
+        receive: Receive,
+        method: str,
+        headers: dict[bytes, str],
+        identified: Identified,
+    ) -> Answer:
         base_url = _base_url(scope, headers)
         if not identified.needs_device:
             return self._public_file(identified, base_url, headers)
@@ -158,7 +192,7 @@ class PhoneFiles:
             return answers.NOT_FOUND
         if method == "PUT" and _declared_length(headers) > self.options.max_log_bytes:
             return answers.TOO_LARGE
-        address = client_address(scope.get("client"))
+        address = self.locating.client_address(scope.get("client"), scope["headers"])
         authenticated = await self._authenticate(scope, method, headers, mac, address)
         if isinstance(authenticated, Answer):
             return authenticated
@@ -169,12 +203,9 @@ class PhoneFiles:
             return answers.NOT_FOUND
         if candidate.request.delivery is Delivery.UPLOAD:
             return await self._store_upload(receive, record, scope["path"])
-        answer = await self._device_file(
+        return await self._device_file(
             candidate, identified, authenticated, record, base_url, address, headers
         )
-        if answer.status in (200, 304):
-            self._record_seen(record, identified, address, user_agent)
-        return answer
 
     async def _authenticate(
         self,
@@ -281,7 +312,11 @@ class PhoneFiles:
     ) -> Answer:
         request = candidate.request
         estate = await self._estate()
-        choice = locate(estate, record, address)
+        if entry.located is not None and entry.located[0] == address:
+            choice = entry.located[1]  # same generation, same address: same zone
+        else:
+            choice = self.locating.locate(estate, record, address)
+            entry.located = (address, choice)
         identity = identified.identity if identified.identity else None
         context = context_for(request, identity, base_url)
         key = (request.vendor, request.kind, context, choice.zone.name)
@@ -292,6 +327,7 @@ class PhoneFiles:
             if rendered is None:
                 return answers.RENDER_FAILED
             self.cache.put_device_file(entry, key, rendered)
+        self._record_seen(record, identified, address, headers.get(b"user-agent"), choice.zone.name)
         return _file_answer(rendered, headers, secret=request.secret)
 
     def _render(
@@ -314,6 +350,9 @@ class PhoneFiles:
             return self._last_good.get(key)
         rendered = RenderedFile.of(body, request.media_type)
         self._last_good[key] = rendered
+        self._last_good.move_to_end(key)
+        while len(self._last_good) > _LAST_GOOD_KEPT:
+            self._last_good.popitem(last=False)
         return rendered
 
     async def _store_upload(self, receive: Receive, record: DeviceRecord, path: str) -> Answer:
@@ -337,13 +376,14 @@ class PhoneFiles:
         identified: Identified,
         address: str | None,
         user_agent: str | None,
+        zone: str,
     ) -> None:
         identity = identified.identity
         if identity is not None and identity.vendor == record.vendor:
             firmware = identity.firmware
         else:
             firmware = firmware_of(self.profiles, record.vendor, user_agent)
-        self.seen.seen(record.mac, address, user_agent, firmware)
+        self.seen.seen(record.mac, address, user_agent, firmware, zone)
 
 
 # --- small helpers of the flow ---

@@ -1,0 +1,278 @@
+"""How fast `provisioner serve` hands phones their files, beside nginx serving the same
+bytes as static files — both measured by wrk in the same run, one worker each, loopback.
+
+    python bench/http.py                     # 10,000 Yealink devices
+    python bench/http.py --devices 2000 --duration 5
+
+Each of N Yealink devices fetches its own ``/<mac>.cfg`` with HTTP Digest credentials.
+The Authorization headers are computed beforehand (SHA-256, qop=auth) from one nonce of
+the server: a nonce is valid for its whole lifetime (5 minutes) and a header may be
+replayed within it for the same method and URI, so wrk needs no digest code of its own.
+
+* cold: a freshly started server, every request the first fetch of its device (the
+  device lookup, HA1s, effective settings and rendering); the run is kept shorter than
+  N requests, and the table says if it was not;
+* warm: every device fetched before, answered from the cache (the digest check included).
+
+nginx serves the same rendered files from a directory (sendfile, no auth): the yardstick.
+Prints requests per second, the ratio to nginx and the p99 latency of each.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# This file is named like the standard library's `http`: keep its folder off the path.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+ROOT = HERE.parent
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+
+import argparse  # noqa: E402
+import os  # noqa: E402
+import re  # noqa: E402
+import shutil  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+import httpx  # noqa: E402
+import yaml  # noqa: E402
+
+from bench.synthetic_estate import accounts, cluster  # noqa: E402
+from provisioner.domain.effective import device_config  # noqa: E402
+from provisioner.estate_files.load import load_estate_file, read_estate_file  # noqa: E402
+from provisioner.storage import migrate  # noqa: E402
+from provisioner.storage.database import Database  # noqa: E402
+from provisioner.storage.snapshot import load_device, load_estate  # noqa: E402
+from provisioner.vendors import yealink  # noqa: E402
+from provisioner.vendors.base import RenderContext  # noqa: E402
+from provisioner.web.digest import authorization_header  # noqa: E402
+
+REALM = "provisioner"
+LUA = """
+local requests = {}
+local next_index = 0
+init = function(args)
+  for line in io.lines("%(list)s") do
+    local path, authorization = line:match("^(%%S+)\\t(.*)$")
+    local headers = {}
+    if authorization ~= "" then headers["Authorization"] = authorization end
+    headers["User-Agent"] = "Yealink SIP-T46U 108.86.0.20"
+    requests[#requests + 1] = wrk.format("GET", path, headers)
+  end
+end
+request = function()
+  next_index = next_index %% #requests + 1
+  return requests[next_index]
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def yealink_estate(devices: int) -> str:
+    estate_accounts = accounts(devices)
+    for account in estate_accounts:
+        for device in account["devices"]:
+            device["vendor"], device["model"] = "yealink", "T46U"
+    return yaml.safe_dump({"clusters": [cluster()], "accounts": estate_accounts})
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes], what: str) -> None:
+    for _ in range(300):
+        if process.poll() is not None:
+            raise SystemExit(f"{what} exited with {process.returncode}")
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit(f"{what} did not start")
+
+
+def start_provisioner(db_url: str, port: int, work: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PROVISIONER_DB": db_url}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "provisioner", "serve", "--http", f"127.0.0.1:{port}"],
+        env=env,
+        stdout=(work / "serve.log").open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    wait_for(f"http://127.0.0.1:{port}/healthz", process, "provisioner serve")
+    return process
+
+
+def start_nginx(static: Path, port: int, work: Path) -> subprocess.Popen[bytes]:
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    conf = work / "nginx.conf"
+    conf.write_text(
+        f"""
+worker_processes 1;
+daemon off;
+pid {work}/nginx.pid;
+error_log {work}/nginx.err warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    default_type text/plain;
+    client_body_temp_path {work}/body;
+    proxy_temp_path {work}/proxy;
+    fastcgi_temp_path {work}/fastcgi;
+    uwsgi_temp_path {work}/uwsgi;
+    scgi_temp_path {work}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        root {static};
+    }}
+}}
+"""
+    )
+    process = subprocess.Popen(
+        [nginx, "-c", str(conf), "-p", str(work)], stderr=(work / "nginx.log").open("ab")
+    )
+    wait_for(f"http://127.0.0.1:{port}/", process, "nginx")
+    return process
+
+
+def run_wrk(url: str, script: Path, duration: float, connections: int) -> dict[str, float]:
+    wrk = shutil.which("wrk") or "/usr/bin/wrk"
+    result = subprocess.run(
+        [
+            wrk,
+            "-t1",
+            f"-c{connections}",
+            f"-d{max(1, round(duration))}s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    out = result.stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    p99_ms = float(p99.group(1)) * scale[p99.group(2)] if p99 else float("nan")
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rate": rate,
+        "p99_ms": p99_ms,
+        "requests": total,
+        "errors": int(errors.group(1)) if errors else 0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--devices", type=int, default=10_000)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds of each warm run")
+    parser.add_argument("--connections", type=int, default=64)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="bench-http-"))
+    try:
+        db_url = f"sqlite:///{work / 'estate.db'}"
+        database = Database(db_url)
+        migrate.ensure_schema(database)
+        print(f"loading {args.devices} Yealink devices...", flush=True)
+        load_estate_file(database, read_estate_file(yealink_estate(args.devices), "bench"))
+
+        # The files nginx serves: the same bytes the phones get.
+        static = work / "static"
+        static.mkdir()
+        with database.read() as session:
+            estate = load_estate(session)
+            macs = [f"{0x02AA00000000 + index:012x}" for index in range(args.devices)]
+            for mac in macs:
+                record = load_device(session, mac)
+                assert record is not None
+                context = RenderContext(base_url="http://127.0.0.1", mac=mac, model="T46U")
+                body = yealink.PROFILE.render("device", device_config(estate, record), context)
+                (static / f"{mac}.cfg").write_bytes(body)
+        database.dispose()
+
+        port, nginx_port = free_port(), free_port()
+        server = start_provisioner(db_url, port, work)
+        nginx = start_nginx(static, nginx_port, work)
+        try:
+            challenge = httpx.get(f"http://127.0.0.1:{port}/{macs[0]}.cfg")
+            nonce = re.search(r'nonce="([^"]+)"', challenge.headers["www-authenticate"])
+            assert nonce, challenge.headers
+            listing = work / "requests.tsv"
+            with listing.open("w") as out:
+                for mac in macs:
+                    path = f"/{mac}.cfg"
+                    header = authorization_header(mac, f"pw-{mac}", REALM, nonce.group(1), path)
+                    out.write(f"{path}\t{header}\n")
+            script = work / "phones.lua"
+            script.write_text(LUA % {"list": listing})
+            check = httpx.get(
+                f"http://127.0.0.1:{port}/{macs[0]}.cfg",
+                headers={"authorization": listing.read_text().split("\n")[0].split("\t")[1]},
+            )
+            if check.content != (static / f"{macs[0]}.cfg").read_bytes():
+                raise SystemExit("the server and the static file differ: check the bench")
+
+            # cold: a short run, so (almost) every request is a device's first fetch
+            cold_duration = 2.0
+            results = {
+                "cold": (
+                    run_wrk(f"http://127.0.0.1:{port}", script, cold_duration, args.connections),
+                    run_wrk(
+                        f"http://127.0.0.1:{nginx_port}", script, cold_duration, args.connections
+                    ),
+                )
+            }
+            # prime every device, then measure warm
+            run_wrk(f"http://127.0.0.1:{port}", script, args.duration / 2, args.connections)
+            results["warm"] = (
+                run_wrk(f"http://127.0.0.1:{port}", script, args.duration, args.connections),
+                run_wrk(f"http://127.0.0.1:{nginx_port}", script, args.duration, args.connections),
+            )
+        finally:
+            for process in (server, nginx):
+                process.terminate()
+                process.wait(timeout=10)
+
+        print(
+            f"\n{args.devices} devices, wrk -t1 -c{args.connections}, one worker each, loopback\n"
+        )
+        print(
+            f"{'run':<6}{'provisioner r/s':>17}{'nginx r/s':>12}{'ratio':>8}"
+            f"{'p99 prov':>11}{'p99 nginx':>11}{'goal':>7}"
+        )
+        goals = {"cold": 0.2, "warm": 0.5}
+        for name, (ours, yardstick) in results.items():
+            ratio = ours["rate"] / yardstick["rate"]
+            print(
+                f"{name:<6}{ours['rate']:>17,.0f}{yardstick['rate']:>12,.0f}{ratio:>8.2f}"
+                f"{ours['p99_ms']:>9.1f}ms{yardstick['p99_ms']:>9.1f}ms{goals[name]:>7.1f}"
+            )
+            if ours["errors"]:
+                print(f"  !! {ours['errors']} non-2xx answers from provisioner in the {name} run")
+        cold = results["cold"][0]
+        if cold["requests"] > args.devices:
+            print(
+                f"  note: the cold run made {cold['requests']} requests for {args.devices} "
+                "devices, so some were warm; use more --devices"
+            )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

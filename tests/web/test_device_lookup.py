@@ -1,0 +1,14 @@
+"""The phones' one-query device lookup answers exactly as the estate snapshot's."""
+
+from __future__ import annotations
+
+from provisioner.storage.database import Database
+from provisioner.storage.device_lookup import fetch_device
+from provisioner.storage.snapshot import load_device
+from tests.web.support import DEMO_DEVICES
+
+
+def test_fetch_device_equals_load_device(demo_database: Database) -> None:
+    with demo_database.read() as session, demo_database.engine.connect() as connection:
+        for mac in [*DEMO_DEVICES, "001565ffffff"]:
+            assert fetch_device(connection, mac) == load_device(session, mac), mac
