@@ -1,7 +1,7 @@
 """The choice reaches the phone: the chosen zone's proxy name (the partner's white-label
 name for a partner's device) is the outbound proxy host of the device's configuration.
 
-At the `device_config` level: the phones' HTTP routes are tested end to end in tests/web.
+At the `device_config` level; `test_http.py` checks the same through the phones' routes.
 """
 
 from __future__ import annotations

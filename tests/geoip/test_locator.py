@@ -250,3 +250,15 @@ def test_choose_agrees_with_decide(
                     demo_estate, record.cluster, address, record=record, previous_zone=previous
                 ).choice
                 assert chosen == decided, (mac, address)
+
+
+def test_an_optional_database_not_loaded_says_so(
+    tmp_path: Path, city_mmdb: Path, demo_estate: Estate, demo_devices: dict
+) -> None:
+    path = tmp_path / "later.mmdb"
+    locator = ZoneLocator(CityDatabase(path, optional=True, check_seconds=0))
+    decision = locator.decide(demo_estate, "hosted", WEST_V4)
+    assert decision.step is Step.COUNTRY  # iptocc: the address's real country
+    assert f"the city database {path} is not loaded" in decision.notes
+    path.write_bytes(city_mmdb.read_bytes())
+    assert locator.choose(demo_estate, demo_devices[YEALINK], WEST_V4).zone.name == "us-west"

@@ -232,13 +232,15 @@ class ZoneLocator:
         cluster) asking from `address`, with every step's outcome."""
         prepared = self.prepared(estate)[cluster_name]
         cluster = prepared.cluster
-        key: str | IPAddress | None = address  # what the city database is asked with
+        key: str | IPAddress | None  # what the city database is asked with
         if isinstance(address, str):
-            address = plain_address(address)  # the text itself is the fastest key
+            text = address
+            address = plain_address(text)
+            key = text if address is not None else None  # the C extension parses it fastest
             if address is None:
-                address = key = parse_address(key)  # type: ignore[arg-type]
-        elif address is not None:
-            address = key = normalise(address)
+                address = key = parse_address(text)
+        else:
+            address = key = normalise(address) if address is not None else None
         notes: list[str] = []
 
         # 1. pinned on the device or its account
@@ -271,10 +273,13 @@ class ZoneLocator:
         if self.database is None:
             notes.append("no city database")
         else:
-            data = self.database.get(key)  # type: ignore[arg-type]
+            assert key is not None
+            data = self.database.get(key)  # (which also picks up a new file)
             found = record_from(data) if data is not None else None
             nearest = prepared.nearest_choice(data) if found is not None else None
-            if found is None:
+            if not self.database.loaded:
+                notes.append(f"the city database {self.database.path} is not loaded")
+            elif found is None:
                 notes.append(f"no entry for {address} in the city database")
             elif nearest is not None and found.location is not None:
                 choice, _ = nearest
