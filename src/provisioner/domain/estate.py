@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from provisioner.domain.geography import Location
 from provisioner.domain.settings import EffectiveSettings
@@ -77,6 +77,21 @@ def nearest_first(location: Location, servers: Iterable[MediaServer]) -> tuple[M
     )
 
 
+class _Named(Protocol):
+    name: str
+
+
+_T = TypeVar("_T", bound=_Named)
+
+
+def _named(items: Iterable[_T], name: str) -> _T:
+    """The item called `name` (KeyError if none): estates hold a handful of each."""
+    for item in items:
+        if item.name == name:
+            return item
+    raise KeyError(name)
+
+
 def _no_settings() -> Mapping[str, Any]:
     return MappingProxyType({})
 
@@ -111,10 +126,7 @@ class Cluster:
     country_zones: Mapping[str, str] = field(default_factory=_no_settings)  # "US" → zone name
 
     def zone(self, name: str) -> Zone:
-        for zone in self.zones:
-            if zone.name == name:
-                return zone
-        raise KeyError(name)
+        return _named(self.zones, name)
 
 
 @dataclass(frozen=True)
@@ -139,20 +151,14 @@ class Estate:
             return value
 
     def cluster(self, name: str) -> Cluster:
-        for cluster in self.clusters:
-            if cluster.name == name:
-                return cluster
-        raise KeyError(name)
+        return _named(self.clusters, name)
 
     @property
     def partners(self) -> tuple[Partner, ...]:
         return tuple(partner for cluster in self.clusters for partner in cluster.partners)
 
     def partner(self, name: str) -> Partner:
-        for partner in self.partners:
-            if partner.name == name:
-                return partner
-        raise KeyError(name)
+        return _named(self.partners, name)
 
 
 @dataclass(frozen=True)

@@ -2,21 +2,20 @@
 
 `load_estate` reads the small part of the estate (clusters, zones, media servers, partners,
 the global layer) in a handful of queries, to be prepared once and reused until the next
-change. `load_device` reads one device and its account by MAC with one indexed query
-(plus its lines).
+change. `load_device` reads one device with its account and lines by MAC, with one
+indexed query.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from provisioner.domain.estate import (
     Cluster,
     ClusterKind,
     DeviceRecord,
     Estate,
-    LineConfig,
     MediaServer,
     Partner,
     SipTransport,
@@ -26,6 +25,7 @@ from provisioner.domain.estate import (
 )
 from provisioner.domain.geography import Location
 from provisioner.storage import models
+from provisioner.storage.device_lookup import fetch_device
 
 
 def _media_server(row: models.MediaServer, domain: str) -> MediaServer:
@@ -109,57 +109,7 @@ def load_estate(session: Session) -> Estate:
     )
 
 
-_DeviceZone = aliased(models.Zone)
-_AccountZone = aliased(models.Zone)
-
-_DEVICE_QUERY = (
-    select(
-        models.Device,
-        models.Account,
-        models.Cluster.name,
-        models.Partner.name,
-        _DeviceZone.name,
-        _AccountZone.name,
-    )
-    .join(models.Account, models.Device.account_id == models.Account.id)
-    .join(models.Cluster, models.Account.cluster_id == models.Cluster.id)
-    .outerjoin(models.Partner, models.Account.partner_id == models.Partner.id)
-    .outerjoin(_DeviceZone, models.Device.zone_id == _DeviceZone.id)
-    .outerjoin(_AccountZone, models.Account.zone_id == _AccountZone.id)
-    .options(selectinload(models.Device.lines))
-)
-
-
 def load_device(session: Session, mac: str) -> DeviceRecord | None:
-    """The device with this (normalised) MAC, or None."""
-    row = session.execute(_DEVICE_QUERY.where(models.Device.mac == mac)).one_or_none()
-    if row is None:
-        return None
-    device, account, cluster, partner, device_zone, account_zone = row
-    pinned_by = "device" if device_zone else "account" if account_zone else None
-    return DeviceRecord(
-        mac=device.mac,
-        vendor=device.vendor,
-        model=device.model,
-        account=account.name,
-        cluster=cluster,
-        partner=partner,
-        sip_domain=account.sip_domain,
-        pinned_zone=device_zone or account_zone,
-        pinned_by=pinned_by,
-        account_settings=dict(account.settings),
-        settings=dict(device.settings),
-        provisioning_user=device.provisioning_user,
-        provisioning_password=device.provisioning_password,
-        lines=tuple(
-            LineConfig(
-                index=line.index,
-                sip_user=line.sip_user,
-                auth_name=line.auth_name,
-                password=line.password,
-                display_name=line.display_name,
-                label=line.label,
-            )
-            for line in device.lines
-        ),
-    )
+    """The device with this (normalised) MAC, or None: one indexed query
+    (`provisioner.storage.device_lookup`, shared with the phones' hot path)."""
+    return fetch_device(session.connection(), mac)
