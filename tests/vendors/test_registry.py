@@ -94,3 +94,14 @@ def test_a_user_agent_of_another_vendor_does_not_steal_a_path() -> None:
 def test_nothing_serves_lookalikes(path: str) -> None:
     assert match_path(path) == ()
     assert match_request(path, USER_AGENTS["yealink"]) is None
+
+
+def test_answers_are_remembered_but_long_input_is_not() -> None:
+    yealink = profile("yealink")
+    first = yealink.match("/001565a00001.cfg")
+    assert first is yealink.match("/001565a00001.cfg")
+    assert yealink.match("/" + "0" * 200 + ".cfg") is None
+    padded = "x" * 1000 + " " + USER_AGENTS["yealink"]
+    identity = yealink.identify(padded)
+    assert identity is not None and identity.model == "T46G"
+    assert identify(padded) == identity

@@ -98,16 +98,11 @@ def match_request(path: str, user_agent: str | None, vendor: str | None = None) 
     candidates = match_path(path)
     if not candidates:
         return None
-    identity = identify(user_agent)
+    identified = [(p, r, p.identify(user_agent)) for p, r in candidates]
     if vendor is not None:
-        chosen = [pair for pair in candidates if pair[0].name == vendor]
-    elif identity is not None and any(p.name == identity.vendor for p, _ in candidates):
-        chosen = [pair for pair in candidates if pair[0].name == identity.vendor]
+        chosen = [found for found in identified if found[0].name == vendor]
     else:
-        chosen = list(candidates)
+        chosen = [found for found in identified if found[2] is not None] or identified
     if len(chosen) != 1:
         return None
-    found_profile, request = chosen[0]
-    if identity is not None and identity.vendor != found_profile.name:
-        identity = None
-    return Match(found_profile, request, identity)
+    return Match(*chosen[0])

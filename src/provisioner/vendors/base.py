@@ -15,6 +15,7 @@ vendor module is imported; matching a path is a handful of `fullmatch` calls.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,9 @@ XML = "application/xml"
 TEXT = "text/plain; charset=utf-8"
 
 _ZERO_MAC = "000000000000"
+MATCH_CACHE = 16384  # paths and User-Agents remembered per vendor
+MAX_PATH = 128
+MAX_REMEMBERED_USER_AGENT = 256  # longer ones are read every time, not kept
 
 
 class Delivery(StrEnum):
@@ -101,6 +105,23 @@ class PathRule:
     delivery: Delivery = Delivery.RENDER
     media_type: str = XML
 
+    @property
+    def extension(self) -> str | None:
+        """The literal extension the pattern ends with (``cfg``), "" for none, None if unknown."""
+        source = self.pattern.pattern
+        found = _LITERAL_EXTENSION.search(source)
+        if found is not None:
+            return found.group(1)
+        return None if "." in source else ""  # a dot that is not the extension's: try always
+
+
+_LITERAL_EXTENSION = re.compile(r"\\\.([A-Za-z0-9]+)$")
+
+
+def extension_of(name: str) -> str:
+    """``cfg`` for ``001565a00001.cfg``; "" for a name without a dot."""
+    return name.rpartition(".")[2] if "." in name else ""
+
 
 @dataclass(frozen=True, slots=True)
 class UserAgentRule:
@@ -154,13 +175,43 @@ class VendorProfile:
     variables: Variables = field(repr=False)
     template_for: TemplateChooser = field(repr=False)
     device_files: Callable[[str, str], tuple[str, ...]] = field(repr=False)
+    _rules_by_extension: Mapping[str | None, tuple[PathRule, ...]] = field(
+        init=False, repr=False, compare=False
+    )
+    _unknown_extension: tuple[PathRule, ...] = field(init=False, repr=False, compare=False)
+    _remembered: Callable[[str], FileRequest | None] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # The rules worth trying for each extension, in their order (a dict lookup per path).
+        by_extension: dict[str | None, list[PathRule]] = {}
+        for rule in self.path_rules:
+            by_extension.setdefault(rule.extension, [])
+        for extension in by_extension:
+            by_extension[extension] = [
+                rule for rule in self.path_rules if rule.extension in (extension, None)
+            ]
+        object.__setattr__(
+            self, "_rules_by_extension", {k: tuple(v) for k, v in by_extension.items()}
+        )
+        object.__setattr__(self, "_unknown_extension", tuple(by_extension.get(None, ())))
+        # Phones fetch the same few names again and again: remember the latest answers.
+        object.__setattr__(self, "_remembered", functools.lru_cache(MATCH_CACHE)(self._match))
+        object.__setattr__(
+            self, "_remembered_identity", functools.lru_cache(MATCH_CACHE)(self._identify)
+        )
 
     def match(self, path: str) -> FileRequest | None:
         """The file `path` (``/001565a00001.cfg``, as decoded by the HTTP server) asks for."""
+        if len(path) > MAX_PATH:  # no phone file name is that long
+            return None
+        return self._remembered(path)
+
+    def _match(self, path: str) -> FileRequest | None:
         if not path.startswith("/"):
             return None
         name = path[1:]
-        for rule in self.path_rules:
+        rules = self._rules_by_extension.get(extension_of(name), self._unknown_extension)
+        for rule in rules:
             found = rule.pattern.fullmatch(name)
             if found is None:
                 continue
@@ -185,6 +236,11 @@ class VendorProfile:
         """Vendor, model, firmware and MAC read from a User-Agent, or None if not ours."""
         if not user_agent:
             return None
+        if len(user_agent) > MAX_REMEMBERED_USER_AGENT:
+            return self._identify(user_agent)
+        return self._remembered_identity(user_agent)
+
+    def _identify(self, user_agent: str) -> PhoneIdentity | None:
         for rule in self.user_agent_rules:
             found = rule.pattern.search(user_agent)
             if found is None:

@@ -21,12 +21,13 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def one_line(value: Any) -> Any:
-    """How every ``{{ value }}`` is printed: None as nothing, text on one line."""
+    """How every ``{{ value }}`` is printed: None as nothing, text on one line (control
+    characters become spaces, so a value cannot start a new ``key = value`` line)."""
+    if type(value) is str:
+        return value if value.isprintable() else _CONTROL.sub(" ", value)
     if value is None:
         return ""
-    if isinstance(value, str):
-        return _CONTROL.sub(" ", value)
-    return value
+    return value  # numbers; Markup (a macro's output, already one line per key) as it is
 
 
 def is_xml(name: str | None) -> bool:
@@ -45,7 +46,21 @@ ENVIRONMENT_OPTIONS: Mapping[str, Any] = {
 
 LOADER = jinja2.FileSystemLoader(TEMPLATES)
 
-environment = jinja2.Environment(loader=LOADER, **ENVIRONMENT_OPTIONS)
+
+class _Environment(jinja2.Environment):
+    """Vendor variables are plain dicts: ``line.index`` looks up the key first (Jinja's
+    default tries the attribute first, and an AttributeError per lookup is slow)."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
+environment = _Environment(loader=LOADER, **ENVIRONMENT_OPTIONS)
 
 
 def render_template(name: str, variables: Mapping[str, Any]) -> bytes:
