@@ -103,6 +103,7 @@ def test_bootstraps_carry_no_secret_and_point_at_the_mac_profile(name: str) -> N
         ("/CP-8841-3PCC.xml", "mpp-bootstrap", None, "8841-3PCC", False),
         ("/8841-3PCC.xml", "mpp-bootstrap", None, "8841-3PCC", False),
         ("/CP-7832-3PCC.xml", "mpp-bootstrap", None, "7832-3PCC", False),
+        ("/CP-8851NR-3PCC.xml", "mpp-bootstrap", None, "8851NR-3PCC", False),
         (f"/{MAC}.xml", "device", MAC, None, True),
     ],
 )

@@ -40,7 +40,7 @@ CODEC = {"pcmu": "G711u", "pcma": "G711a", "g729": "G729a", "g722": "G722"}
 
 PATH_RULES = (
     PathRule(re.compile(r"spa(?P<model>[0-9]{3}[0-9A-Za-z]{0,4})\.cfg"), "spa-bootstrap"),
-    PathRule(re.compile(r"(?:CP-)?(?P<model>[0-9]{4}[A-Z]?-3PCC)\.xml"), "mpp-bootstrap"),
+    PathRule(re.compile(r"(?:CP-)?(?P<model>[0-9]{4}[A-Z]{0,2}-3PCC)\.xml"), "mpp-bootstrap"),
     PathRule(re.compile(r"(?P<mac>[0-9a-f]{12})\.xml"), "device", secret=True),
 )
 
