@@ -64,3 +64,19 @@ def test_the_provisioning_url_setting_wins_over_the_url_the_phone_used() -> None
     device = config("cisco", "CP-8841-3PCC", MAC, {"provisioning.url": "https://other.example/p/"})
     body = profile("cisco").render("device", device, RenderContext(BASE_URL, mac=MAC)).decode()
     assert "https://other.example/p/$MA.xml" in body
+
+
+@pytest.mark.parametrize("vendor", sorted(MODELS))
+def test_dns_naptr_drops_ports_and_the_secondary_whatever_a_layer_says(vendor: str) -> None:
+    settings = {
+        "transport": "dns-naptr",
+        "registrar.port": 5062,
+        "outbound_proxy.port": 5063,
+        "secondary_proxy.host": "backup.p.example.net",
+        "secondary_proxy.port": 5070,
+    }
+    device = config(vendor, MODELS[vendor], MAC, settings)
+    body = profile(vendor).render("device", device, RenderContext(BASE_URL, mac=MAC)).decode()
+    assert "us-east.p.example.net" in body
+    for leaked in ("backup.p.example.net", "5062", "5063", "5070"):
+        assert leaked not in body, leaked
