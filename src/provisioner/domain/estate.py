@@ -78,7 +78,8 @@ def nearest_first(location: Location, servers: Iterable[MediaServer]) -> tuple[M
 
 
 class _Named(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
 
 _T = TypeVar("_T", bound=_Named)

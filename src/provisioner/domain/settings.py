@@ -160,7 +160,7 @@ class SettingKey:
     name: str
     kind: str  # what the README shows as the type
     description: str
-    parse: Callable[[object], Any]
+    parse: Callable[[Any], Any]
     default: Any = None
     secret: bool = False
 

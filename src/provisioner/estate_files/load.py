@@ -12,11 +12,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import yaml_rs
 from pydantic import ValidationError
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import Table, delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -153,14 +153,14 @@ class _Loader:
         self.partners = {p.name: p for p in self.session.scalars(select(models.Partner))}
         self.domains = {c.domain: f"cluster {c.name}" for c in self.clusters.values()}
         self.domains |= {p.domain: f"partner {p.name}" for p in self.partners.values()}
-        for position, entry in enumerate(estate.clusters):
-            self.apply_cluster(f"clusters[{position}] {entry.name}", entry)
+        for position, cluster_entry in enumerate(estate.clusters):
+            self.apply_cluster(f"clusters[{position}] {cluster_entry.name}", cluster_entry)
         if self.errors:
             return
         self.session.flush()
         self.accounts = {a.name: a for a in self.session.scalars(select(models.Account))}
-        for position, entry in enumerate(estate.accounts):
-            self.apply_account(f"accounts[{position}] {entry.name}", entry)
+        for position, account_entry in enumerate(estate.accounts):
+            self.apply_account(f"accounts[{position}] {account_entry.name}", account_entry)
         if self.errors:
             return
         self.session.flush()
@@ -168,6 +168,10 @@ class _Loader:
 
     def apply_cluster(self, where: str, entry: ClusterEntry) -> None:
         given = entry.model_fields_set
+        for required in ("kind", "domain"):
+            if required in given and getattr(entry, required) is None:
+                self.error(f"{where} › {required}", "must not be empty")
+                return
         cluster = self.clusters.get(entry.name)
         created = cluster is None
         if cluster is None:
@@ -179,7 +183,7 @@ class _Loader:
             cluster = models.Cluster(name=entry.name, settings={})
             self.session.add(cluster)
             self.clusters[entry.name] = cluster
-        if "domain" in given and not self.claim_domain(
+        if entry.domain is not None and not self.claim_domain(
             f"{where} › domain", entry.domain, f"cluster {entry.name}"
         ):
             return
@@ -314,6 +318,10 @@ class _Loader:
 
     def apply_account(self, where: str, entry: AccountEntry) -> None:
         given = entry.model_fields_set
+        for required in ("cluster", "sip_domain"):
+            if required in given and getattr(entry, required) is None:
+                self.error(f"{where} › {required}", "must not be empty")
+                return
         account = self.accounts.get(entry.name)
         created = account is None
         if account is None:
@@ -322,12 +330,14 @@ class _Loader:
                     self.error(f"{where} › {required}", "required for a new account")
             if "cluster" not in given or "sip_domain" not in given:
                 return
-        if "cluster" in given:
-            cluster = self.clusters.get(entry.cluster or "")
-            if cluster is None:
+        if entry.cluster is not None:
+            found = self.clusters.get(entry.cluster)
+            if found is None:
                 self.error(f"{where} › cluster", f"no cluster {entry.cluster!r}")
                 return
+            cluster = found
         else:
+            assert account is not None  # a new account names its cluster (checked above)
             cluster = account.cluster
         if account is None:
             account = models.Account(name=entry.name, settings={})
@@ -335,7 +345,7 @@ class _Loader:
             self.accounts[entry.name] = account
         account.cluster = cluster
         self.count("accounts", created)
-        if "sip_domain" in given:
+        if entry.sip_domain is not None:
             account.sip_domain = entry.sip_domain
         if "settings" in given:
             account.settings = entry.settings
@@ -429,7 +439,7 @@ class _Loader:
         if self.errors:
             return
         done = 0
-        table = models.Device.__table__
+        table = _DEVICES
         for chunk in _chunks(inserts, _CHUNK):
             # Plain executemany: on PostgreSQL, 4x faster than INSERT ... RETURNING.
             self.session.execute(table.insert(), chunk)
@@ -540,7 +550,7 @@ class _Loader:
             for line in device.lines
         ]
         for chunk in _chunks(rows, _CHUNK * 5):
-            self.session.execute(models.Line.__table__.insert(), chunk)
+            self.session.execute(_LINES.insert(), chunk)
         self.count("lines", True, len(rows))
 
     # the estate as a whole, after the file is applied
@@ -568,13 +578,14 @@ class _Loader:
             if cluster.zones and cluster.default_zone is None:
                 self.error(f"{where} › default_zone", "the cluster has zones but no default zone")
             labels: dict[str, str] = {}
-            for zone in cluster.zones:
-                if zone.proxy_label in labels:
+            for stored_zone in cluster.zones:
+                label = stored_zone.proxy_label
+                if label in labels:
                     self.error(
-                        f"{where} › zones {zone.name} › proxy_label",
-                        f"{zone.proxy_label} is already the proxy of zone {labels[zone.proxy_label]}",
+                        f"{where} › zones {stored_zone.name} › proxy_label",
+                        f"{label} is already the proxy of zone {labels[label]}",
                     )
-                labels[zone.proxy_label] = zone.name
+                labels[label] = stored_zone.name
             media_names = {server.name for server in cluster.media_servers}
             clash = media_names & set(labels)
             if clash:
@@ -584,6 +595,8 @@ class _Loader:
                 )
 
 
+_DEVICES = cast(Table, models.Device.__table__)
+_LINES = cast(Table, models.Line.__table__)
 _UPDATABLE = ("vendor", "model", "provisioning_user", "provisioning_password", "settings")
 
 
