@@ -98,7 +98,7 @@ def wait_for(url: str, process: subprocess.Popen[bytes], what: str) -> None:
 
 
 def start_provisioner(db_url: str, port: int, work: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PROVISIONER_DB": db_url}
+    env = {**os.environ, "PROVISIONER_DB": db_url, "PROVISIONER_DNS": "127.0.0.1:0"}
     process = subprocess.Popen(
         [sys.executable, "-m", "provisioner", "serve", "--http", f"127.0.0.1:{port}"],
         env=env,

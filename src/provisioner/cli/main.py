@@ -7,7 +7,7 @@ import logging
 import click
 
 from provisioner import __version__
-from provisioner.cli import db, dns, estate, geoip, render, serve, settings
+from provisioner.cli import db, dns, estate, geoip, render, serve, settings, templates
 from provisioner.cli.context import State, db_option
 
 
@@ -33,6 +33,7 @@ cli.add_command(serve.serve)
 cli.add_command(dns.dns)
 cli.add_command(geoip.geoip)
 cli.add_command(render.render)
+cli.add_command(templates.templates)
 
 
 def main() -> None:

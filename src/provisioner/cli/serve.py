@@ -13,7 +13,7 @@ from provisioner.cli.context import console, reports_errors, state
 from provisioner.cli.dns import DEFAULT_DNS, dns_settings, transfer_options, zone_options
 from provisioner.cli.geoip import build_locator, serve_options
 from provisioner.estate_files.load import load_estate_file, read_estate_file
-from provisioner.service import Endpoint, run_service
+from provisioner.service import Endpoint, new_event_loop, run_service
 from provisioner.storage.snapshot import load_estate
 
 
@@ -85,5 +85,6 @@ def serve(
         console.print(f"  {locator.describe()}", highlight=False)
         console.print("  Ctrl-C stops it.")
 
-    asyncio.run(run_service(database, http, on_ready=ready, dns=dns, locator=locator))
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        runner.run(run_service(database, http, on_ready=ready, dns=dns, locator=locator))
     console.print("stopped.")

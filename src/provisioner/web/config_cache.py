@@ -21,6 +21,15 @@ from dataclasses import dataclass, field
 
 from provisioner.domain.effective import ZoneChoice
 from provisioner.domain.estate import DeviceRecord, Estate
+from provisioner.storage.template_overrides import Overrides
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What files are rendered from, besides the device: the estate and operator templates."""
+
+    estate: Estate
+    overrides: Overrides
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +82,7 @@ class ConfigCache:
         self.max_files_per_device = max_files_per_device
         self.max_public_files = max_public_files
         self.generation = -1
-        self.estate: Estate | None = None
+        self.snapshot: Snapshot | None = None
         self._devices = _Bounded()
         self._public = _Bounded()
 
@@ -82,14 +91,14 @@ class ConfigCache:
         if generation <= self.generation:
             return False
         self.generation = generation
-        self.estate = None
+        self.snapshot = None
         self._devices = _Bounded()
         self._public = _Bounded()
         return True
 
-    def set_estate(self, estate: Estate, generation: int) -> None:
+    def set_snapshot(self, snapshot: Snapshot, generation: int) -> None:
         if generation == self.generation:
-            self.estate = estate
+            self.snapshot = snapshot
 
     def device(self, mac: str) -> DeviceEntry | None:
         return self._devices.recall(mac)  # type: ignore[return-value]

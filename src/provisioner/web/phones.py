@@ -31,16 +31,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from provisioner.domain.effective import device_config
-from provisioner.domain.estate import DeviceRecord, Estate
+from provisioner.domain.estate import DeviceConfig, DeviceRecord
 from provisioner.geoip import ZoneLocator
 from provisioner.storage.database import Database
 from provisioner.storage.fetches import store_device_log
 from provisioner.storage.snapshot import load_estate
+from provisioner.storage.template_overrides import Override, load_overrides
 from provisioner.vendors.base import Delivery, RenderContext, VendorProfile, context_for
+from provisioner.vendors.overrides import render_operator_template
 from provisioner.web import answers
 from provisioner.web.answers import Answer, Receive, Scope, Send
 from provisioner.web.changes import ChangeWatcher
-from provisioner.web.config_cache import ConfigCache, DeviceEntry, RenderedFile
+from provisioner.web.config_cache import ConfigCache, DeviceEntry, RenderedFile, Snapshot
 from provisioner.web.digest import (
     DEFAULT_NONCE_LIFETIME,
     Nonces,
@@ -52,6 +54,7 @@ from provisioner.web.digest import (
 from provisioner.web.identify import Candidate, Identified, firmware_of, identify
 from provisioner.web.locating import Locating
 from provisioner.web.lookup import lookup_device
+from provisioner.web.problems import render_problem
 from provisioner.web.seen import SeenRecorder
 from provisioner.web.throttle import (
     PER_ADDRESS,
@@ -106,7 +109,7 @@ class PhoneFiles:
         self.address_failures = FailureLimiter(self.options.per_address)
         self.shedder = LoadShedder(self.options.max_uncached_in_flight)
         self._last_good: OrderedDict[Hashable, RenderedFile] = OrderedDict()
-        self._estate_lock = asyncio.Lock()
+        self._snapshot_lock = asyncio.Lock()
         self._identified: dict[tuple[str, str, str | None], Identified | None] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._started = False
@@ -264,22 +267,22 @@ class PhoneFiles:
         self.cache.put_device(mac, entry, generation)
         return entry
 
-    async def _estate(self) -> Estate:
-        """The estate snapshot of the current generation, read once per generation."""
-        estate = self.cache.estate
-        if estate is not None:
-            return estate
-        async with self._estate_lock:
-            if self.cache.estate is not None:
-                return self.cache.estate
+    async def _snapshot(self) -> Snapshot:
+        """The estate and operator templates of the current generation, read once."""
+        snapshot = self.cache.snapshot
+        if snapshot is not None:
+            return snapshot
+        async with self._snapshot_lock:
+            if self.cache.snapshot is not None:
+                return self.cache.snapshot
             generation = self.cache.generation
-            estate = await asyncio.to_thread(self._read_estate)
-            self.cache.set_estate(estate, generation)
-            return estate
+            snapshot = await asyncio.to_thread(self._read_snapshot)
+            self.cache.set_snapshot(snapshot, generation)
+            return snapshot
 
-    def _read_estate(self) -> Estate:
+    def _read_snapshot(self) -> Snapshot:
         with self.database.read() as session:
-            return load_estate(session)
+            return Snapshot(load_estate(session), load_overrides(session))
 
     # --- the files ---
 
@@ -311,7 +314,8 @@ class PhoneFiles:
         headers: dict[bytes, str],
     ) -> Answer:
         request = candidate.request
-        estate = await self._estate()
+        snapshot = await self._snapshot()
+        estate = snapshot.estate
         if entry.located is not None and entry.located[0] == address:
             choice = entry.located[1]  # same generation, same address: same zone
         else:
@@ -323,7 +327,8 @@ class PhoneFiles:
         rendered = self.cache.device_file(entry, key)
         if rendered is None:
             config = device_config(estate, record, choice)
-            rendered = self._render(candidate, config, context, (record.mac, *key))
+            override = snapshot.overrides.for_device(record, request.vendor, request.kind)
+            rendered = self._render(candidate, config, context, (record.mac, *key), override)
             if rendered is None:
                 return answers.RENDER_FAILED
             self.cache.put_device_file(entry, key, rendered)
@@ -331,23 +336,39 @@ class PhoneFiles:
         return _file_answer(rendered, headers, secret=request.secret)
 
     def _render(
-        self, candidate: Candidate, config: object, context: RenderContext, key: Hashable
+        self,
+        candidate: Candidate,
+        config: DeviceConfig | None,
+        context: RenderContext,
+        key: Hashable,
+        override: Override | None = None,
     ) -> RenderedFile | None:
-        """The file's bytes; on a template error, the last good bytes (or None)."""
+        """The file's bytes, rendered completely; on any error the last good bytes (or
+        None), never a part of a file."""
         request = candidate.request
         try:
-            body = candidate.profile.render(request.kind, config, context)  # type: ignore[arg-type]
+            if override is not None:
+                body = render_operator_template(
+                    override.source,
+                    candidate.profile,
+                    request.kind,
+                    config,
+                    context,
+                    override.where,
+                )
+            else:
+                body = candidate.profile.render(request.kind, config, context)
         except Exception as error:
-            # The message may quote values (secrets among them): log what failed, not why.
+            fallback = self._last_good.get(key)
             log.error(
                 "cannot render %s %s file%s: %s; %s",
                 request.vendor,
                 request.kind,
                 f" for {request.mac}" if request.mac else "",
-                type(error).__name__,
-                "serving the previous good file" if key in self._last_good else "answering 500",
+                render_problem(error, config),
+                "serving the previous good file" if fallback else "answering 500",
             )
-            return self._last_good.get(key)
+            return fallback
         rendered = RenderedFile.of(body, request.media_type)
         self._last_good[key] = rendered
         self._last_good.move_to_end(key)
