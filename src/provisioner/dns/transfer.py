@@ -208,21 +208,30 @@ class Notifier:
 
     async def notify(self, zone: DnsZone, secondary: Secondary) -> bool:
         message = dns.message.make_query(zone.origin, dns.rdatatype.SOA)
+        message.flags = dns.flags.AA  # before the opcode, which lives in the same bits
         message.set_opcode(dns.opcode.NOTIFY)
-        message.flags = dns.flags.AA
         message.answer = [next(zone.rrsets())]
         if self.keyring:
             key = next(iter(self.keyring.values()))
             message.use_tsig(self.keyring, key.name, algorithm=key.algorithm)
         for attempt in range(1, NOTIFY_TRIES + 1):
             try:
-                await dns.asyncquery.udp(
+                response = await dns.asyncquery.udp(
                     message,
                     secondary.host,
                     port=secondary.port,
                     timeout=NOTIFY_TIMEOUT_SECONDS,
                     ignore_unexpected=True,
                 )
+                if response.rcode() != dns.rcode.NOERROR:
+                    log.warning(
+                        "DNS NOTIFY %s to %s:%d: %s",
+                        zone.domain,
+                        secondary.host,
+                        secondary.port,
+                        dns.rcode.to_text(response.rcode()),
+                    )
+                    return False
                 log.info(
                     "DNS NOTIFY %s serial %d to %s:%d",
                     zone.domain,
