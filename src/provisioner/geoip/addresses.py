@@ -49,6 +49,7 @@ def _table(version: int) -> tuple[tuple[int, int, str], ...]:
 
 _V4 = _table(4)
 _V6 = _table(6)
+LOCAL_NETWORKS = tuple(ipaddress.ip_network(net) for net, _why in _NOT_LOOKED_UP)
 # The first octets an IPv4 address that is not looked up can start with: the rest are
 # public, and most phones' addresses skip the table.
 _V4_FIRST_OCTETS = frozenset(

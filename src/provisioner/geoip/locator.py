@@ -13,16 +13,19 @@ coordinates) is prepared once per `Estate` object and reused until a new one arr
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from provisioner.domain.effective import ZoneChoice
 from provisioner.domain.errors import InvalidValue
-from provisioner.domain.estate import Cluster, DeviceRecord, Estate, Zone
+from provisioner.domain.estate import Cluster, DeviceRecord, Estate, Zone, ZoneRule
 from provisioner.geoip.addresses import (
+    LOCAL_NETWORKS,
     IPAddress,
     normalise,
     not_looked_up,
@@ -74,6 +77,10 @@ class _PreparedCluster:
     places: ZonePlaces
     fallback: Zone | None  # the default zone, else the first one
     fallback_reason: str
+    # The leading bits (8 of IPv4, 16 of IPv6) of every address that a rule or a local
+    # network may hold: an address whose leading bits are not in here skips both checks.
+    special_v4: frozenset[int] = frozenset()
+    special_v6: frozenset[int] = frozenset()
     # the nearest-zone choice per place the database names: a city database gives the
     # same coordinates to every network of a city, so most decisions are one dict probe
     by_place: dict[tuple[Any, ...], tuple[ZoneChoice, CityRecord]] = field(default_factory=dict)
@@ -120,6 +127,7 @@ def _prepare(estate: Estate) -> dict[str, _PreparedCluster]:
         else:
             fallback = cluster.zones[0] if cluster.zones else None
             reason = f"first zone of cluster {cluster.name} (it has no default zone)"
+        special_v4, special_v6 = _leading_bits(cluster.zone_rules)
         prepared[cluster.name] = _PreparedCluster(
             cluster=cluster,
             zones=zones,
@@ -127,8 +135,27 @@ def _prepare(estate: Estate) -> dict[str, _PreparedCluster]:
             places=ZonePlaces.build(cluster.zones),
             fallback=fallback,
             fallback_reason=reason,
+            special_v4=special_v4,
+            special_v6=special_v6,
         )
     return prepared
+
+
+def _leading_bits(rules: Sequence[ZoneRule]) -> tuple[frozenset[int], frozenset[int]]:
+    """The leading 8 bits (IPv4) and 16 bits (IPv6) of every address in a rule's network
+    or a local one."""
+    networks = list(LOCAL_NETWORKS)
+    for rule in rules:
+        with contextlib.suppress(ValueError):
+            networks.append(ipaddress.ip_network(rule.network, strict=False))
+    leading: dict[int, set[int]] = {4: set(), 6: set()}
+    for network in networks:
+        keep = 8 if network.version == 4 else 16
+        drop = network.max_prefixlen - keep
+        first = int(network.network_address) >> drop
+        last = int(network.broadcast_address) >> drop
+        leading[network.version].update(range(first, last + 1))
+    return frozenset(leading[4]), frozenset(leading[6])
 
 
 class ZoneLocator:
@@ -179,16 +206,12 @@ class ZoneLocator:
         # The common case in a few probes: not pinned, a plain address that no rule
         # matches and that is looked up, a city the database places. Everything else goes
         # through `decide`, which this must agree with (tests/geoip/test_locator.py).
-        if record.pinned_zone is None and self.database is not None and isinstance(address, str):
+        database = self.database
+        if record.pinned_zone is None and database is not None and isinstance(address, str):
             parsed = plain_value(address)
             prepared = self.prepared(estate).get(record.cluster)
-            if (
-                parsed is not None
-                and prepared is not None
-                and not (prepared.rules and prepared.rules.match_value(*parsed))
-                and not_looked_up_value(*parsed) is None
-            ):
-                data = self.database.get(address)
+            if parsed is not None and prepared is not None and not self._special(prepared, *parsed):
+                data = database.get(address)
                 if data is not None:
                     nearest = prepared.nearest_choice(data)
                     if nearest is not None:
@@ -207,6 +230,19 @@ class ZoneLocator:
         return self.decide(
             estate, record.cluster, address, record=record, previous_zone=previous_zone
         ).choice
+
+    @staticmethod
+    def _special(prepared: _PreparedCluster, value: int, version: int) -> bool:
+        """Whether a rule matches the address or it is never looked up."""
+        if version == 4:
+            if value >> 24 not in prepared.special_v4:
+                return False
+        elif value >> 112 not in prepared.special_v6:
+            return False
+        return (
+            prepared.rules.match_value(value, version) is not None
+            or not_looked_up_value(value, version) is not None
+        )
 
     def prepared(self, estate: Estate) -> dict[str, _PreparedCluster]:
         cached = self._prepared
