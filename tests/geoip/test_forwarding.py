@@ -3,6 +3,8 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from provisioner.domain.errors import InvalidValue
 from provisioner.geoip.forwarding import TrustedProxies, client_address
@@ -94,3 +96,41 @@ def test_asgi_headers_as_bytes() -> None:
     headers = [(b"x-forwarded-for", b"6.6.6.6, 24.20.1.2"), (b"host", b"p.example.net")]
     assert client_address("10.0.0.8", headers, TRUSTED) == ip("24.20.1.2")
     assert client_address("10.0.0.8", {b"x-forwarded-for": "24.20.1.2"}, TRUSTED) == ip("24.20.1.2")
+
+
+header_text = st.text(alphabet=st.sampled_from(list('0123456789abcdef.:[]"=;, for_xunknow')))
+
+
+@given(
+    peer=st.ip_addresses(),
+    values=st.lists(st.tuples(st.sampled_from(["x-forwarded-for", "forwarded"]), header_text)),
+)
+def test_an_untrusted_peer_is_always_the_client(
+    peer: ipaddress.IPv4Address | ipaddress.IPv6Address, values: list[tuple[str, str]]
+) -> None:
+    if peer in TRUSTED:
+        return
+    assert client_address(str(peer), values, TRUSTED) in (peer, peer_mapped(peer))
+
+
+@given(
+    hops=st.lists(st.ip_addresses(), max_size=6),
+    junk=header_text,
+)
+def test_any_header_from_a_trusted_peer_gives_an_address_never_raises(
+    hops: list[ipaddress.IPv4Address | ipaddress.IPv6Address], junk: str
+) -> None:
+    header = ", ".join([junk, *(str(hop) for hop in hops)])
+    found = client_address("10.0.0.8", {"x-forwarded-for": header}, TRUSTED)
+    assert found is not None
+    untrusted = [peer_mapped(hop) for hop in hops if peer_mapped(hop) not in TRUSTED]
+    if untrusted:
+        assert found == untrusted[-1]  # the rightmost address that is not a trusted proxy
+
+
+def peer_mapped(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address,
+) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address

@@ -116,7 +116,9 @@ def _forwarded_for(element: str) -> str:
 
 def _split(text: str, separator: str) -> list[str]:
     """`text` split on `separator` outside double-quoted strings."""
-    parts, current, quoted = [], [], False
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
     for char in text:
         if char == '"':
             quoted = not quoted

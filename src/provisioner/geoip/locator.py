@@ -329,6 +329,7 @@ class ZoneLocator:
                 notes.append(f"the city database knows only the country of {address}")
 
         # 4. the country, through the cluster's country → zone map
+        country: str | None
         if found is not None and found.country:
             country, source = found.country, "city database"
         else:
@@ -337,7 +338,7 @@ class ZoneLocator:
             notes.append(f"no country known for {address}")
         else:
             zone_name = cluster.country_zones.get(country)
-            if zone_name in prepared.zones:
+            if zone_name is not None and zone_name in prepared.zones:
                 reason = (
                     f"country {country} ({source}) → {zone_name} by the country map of "
                     f"cluster {cluster.name}"

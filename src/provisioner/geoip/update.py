@@ -17,7 +17,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from provisioner.geoip.database import DatabaseInfo, GeoipDatabaseError, open_reader
 
@@ -71,7 +71,7 @@ def _download(url: str, target: Path, timeout: float) -> None:
         raise GeoipDatabaseError(f"--url {url}: {error}") from None
 
 
-def _copy(source: BinaryIO, target: BinaryIO, url: str) -> None:
+def _copy(source: IO[bytes] | gzip.GzipFile, target: IO[bytes], url: str) -> None:
     copied = 0
     while chunk := source.read(_CHUNK):
         copied += len(chunk)
@@ -90,13 +90,13 @@ def _unpack(url: str, download: Path, target: Path) -> None:
                 member = next((m for m in archive if m.isfile() and m.name.endswith(".mmdb")), None)
                 if member is None:
                     raise GeoipDatabaseError(f"--url {url}: the archive holds no .mmdb file")
-                source = archive.extractfile(member)
-                assert source is not None
+                member_file = archive.extractfile(member)
+                assert member_file is not None
                 with target.open("wb") as out:
-                    _copy(source, out, url)
+                    _copy(member_file, out, url)
         elif gzipped:
-            with gzip.open(download, "rb") as source, target.open("wb") as out:
-                _copy(source, out, url)  # type: ignore[arg-type]
+            with gzip.open(download, "rb") as unzipped, target.open("wb") as out:
+                _copy(unzipped, out, url)
         else:
             shutil.copyfile(download, target)
     except (OSError, EOFError, tarfile.TarError) as error:
