@@ -27,8 +27,10 @@ from enum import Enum
 ALGORITHMS: Mapping[str, str] = {"SHA-256": "sha256", "MD5": "md5"}
 DEFAULT_NONCE_LIFETIME = 300.0  # seconds
 
-_PARAMETER = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*(?:,|$)')
+_PARAMETERS = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]*))\s*(?:,|$)')
+_UNESCAPE = re.compile(r"\\(.)")
 _MAX_HEADER = 4096
+_VERIFIED_KEPT = 100_000
 
 
 def _hash(algorithm: str, text: str) -> str:
@@ -68,17 +70,14 @@ def parse_authorization(header: str | None) -> DigestCredentials | None:
     scheme, _, rest = header.strip().partition(" ")
     if scheme.lower() != "digest":
         return None
-    fields: dict[str, str] = {}
-    position = 0
     rest = rest.strip()
-    while position < len(rest):
-        match = _PARAMETER.match(rest, position)
-        if match is None or match.end() == position:
-            return None
-        quoted, bare = match.group(2), match.group(3)
-        value = quoted.replace('\\"', '"').replace("\\\\", "\\") if quoted is not None else bare
-        fields[match.group(1).lower()] = value or ""
-        position = match.end()
+    found = _PARAMETERS.findall(rest)
+    if not found:
+        return None
+    fields: dict[str, str] = {}
+    for name, quoted, bare in found:
+        value = quoted if "\\" not in quoted else _UNESCAPE.sub(r"\1", quoted)
+        fields[name.lower()] = value or bare
     algorithm = fields.get("algorithm", "MD5").upper()
     if algorithm not in ALGORITHMS or fields.get("qop", "").lower() != "auth":
         return None
@@ -132,6 +131,7 @@ class Nonces:
     ) -> None:
         self._secret = secret or secrets.token_bytes(32)
         self.lifetime = lifetime
+        self._verified: dict[str, float] = {}  # nonces whose HMAC was checked → issued at
 
     def _mac(self, issued: str) -> str:
         digest = hmac.new(self._secret, issued.encode(), hashlib.sha256).digest()[:18]
@@ -142,15 +142,21 @@ class Nonces:
         return f"{issued}.{self._mac(issued)}"
 
     def check(self, nonce: str, now: float | None = None) -> NonceState:
-        issued, _, mac = nonce.rpartition(".")
-        if not issued or len(nonce) > 64:
-            return NonceState.INVALID
-        if not hmac.compare_digest(mac.encode(), self._mac(issued).encode()):
-            return NonceState.INVALID
-        try:
-            age = (now if now is not None else time.time()) - float(issued)
-        except ValueError:
-            return NonceState.INVALID
+        issued_at = self._verified.get(nonce)
+        if issued_at is None:
+            issued, _, mac = nonce.rpartition(".")
+            if not issued or len(nonce) > 64:
+                return NonceState.INVALID
+            if not hmac.compare_digest(mac.encode(), self._mac(issued).encode()):
+                return NonceState.INVALID
+            try:
+                issued_at = float(issued)
+            except ValueError:
+                return NonceState.INVALID
+            if len(self._verified) >= _VERIFIED_KEPT:
+                self._verified.clear()
+            self._verified[nonce] = issued_at
+        age = (now if now is not None else time.time()) - issued_at
         if age < -5 or age > self.lifetime:
             return NonceState.STALE
         return NonceState.VALID
