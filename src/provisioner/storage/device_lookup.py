@@ -1,12 +1,15 @@
 """One device by MAC, for the phones' hot path: the same `DeviceRecord` as
-`provisioner.storage.snapshot.load_device`, read by a single indexed Core query (the
+`provisioner.storage.snapshot.load_device`, read by a single indexed Core query (or several devices by one) (the
 device, its account, cluster, partner, pinned zones and lines joined), without ORM
 objects. tests/web/test_device_lookup.py holds the two to the same answers."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from sqlalchemy import bindparam, select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 
 from provisioner.domain.estate import DeviceRecord, LineConfig
 from provisioner.storage import models
@@ -51,14 +54,28 @@ _QUERY = (
     .order_by(_LINE.c.index)
 )
 _BY_MAC = _QUERY.where(_DEVICE.c.mac == bindparam("mac"))
+_BY_MACS = _QUERY.where(_DEVICE.c.mac.in_(bindparam("macs", expanding=True))).order_by(
+    _DEVICE.c.mac
+)
 
 
 def fetch_device(connection: Connection, mac: str) -> DeviceRecord | None:
     """The device with this (normalised) MAC, or None; one query."""
     rows = connection.execute(_BY_MAC, {"mac": mac}).all()
-    if not rows:
-        return None
-    first = rows[0]
+    return _record(rows) if rows else None
+
+
+def fetch_devices(connection: Connection, macs: Sequence[str]) -> dict[str, DeviceRecord]:
+    """The devices with these MACs (those that exist), in one query."""
+    if not macs:
+        return {}
+    found: dict[str, list[Row[Any]]] = {}
+    for row in connection.execute(_BY_MACS, {"macs": list(macs)}):
+        found.setdefault(row[0], []).append(row)
+    return {mac: _record(rows) for mac, rows in found.items()}
+
+
+def _record(rows: Sequence[Row[Any]]) -> DeviceRecord:
     (
         mac,
         vendor,
@@ -73,7 +90,7 @@ def fetch_device(connection: Connection, mac: str) -> DeviceRecord | None:
         partner,
         device_zone,
         account_zone,
-    ) = first[:13]
+    ) = rows[0][:13]
     lines = tuple(
         LineConfig(
             index=row[13],

@@ -53,7 +53,7 @@ from provisioner.web.digest import (
 )
 from provisioner.web.identify import Candidate, Identified, firmware_of, identify
 from provisioner.web.locating import Locating
-from provisioner.web.lookup import lookup_device
+from provisioner.web.lookup import DeviceLookups
 from provisioner.web.problems import render_problem
 from provisioner.web.seen import SeenRecorder
 from provisioner.web.throttle import (
@@ -108,6 +108,7 @@ class PhoneFiles:
         self.device_failures = FailureLimiter(self.options.per_device)
         self.address_failures = FailureLimiter(self.options.per_address)
         self.shedder = LoadShedder(self.options.max_uncached_in_flight)
+        self.lookups = DeviceLookups(database, self.options.realm)
         self._last_good: OrderedDict[Hashable, RenderedFile] = OrderedDict()
         self._snapshot_lock = asyncio.Lock()
         self._identified: dict[tuple[str, str, str | None], Identified | None] = {}
@@ -261,7 +262,7 @@ class PhoneFiles:
             return answers.busy(self.shedder.retry_after())
         generation = self.cache.generation
         try:
-            entry = await asyncio.to_thread(lookup_device, self.database, mac, self.options.realm)
+            entry = await self.lookups.get(mac)
         finally:
             self.shedder.leave()
         self.cache.put_device(mac, entry, generation)
