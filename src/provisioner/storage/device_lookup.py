@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 from provisioner.domain.estate import DeviceRecord, LineConfig
 from provisioner.storage import models
@@ -61,7 +61,7 @@ _BY_MACS = _QUERY.where(_DEVICE.c.mac.in_(bindparam("macs", expanding=True))).or
 
 def fetch_device(connection: Connection, mac: str) -> DeviceRecord | None:
     """The device with this (normalised) MAC, or None; one query."""
-    rows = connection.execute(_BY_MAC, {"mac": mac}).all()
+    rows: list[Sequence[Any]] = list(connection.execute(_BY_MAC, {"mac": mac}))
     return _record(rows) if rows else None
 
 
@@ -69,13 +69,13 @@ def fetch_devices(connection: Connection, macs: Sequence[str]) -> dict[str, Devi
     """The devices with these MACs (those that exist), in one query."""
     if not macs:
         return {}
-    found: dict[str, list[Row[Any]]] = {}
+    found: dict[str, list[Sequence[Any]]] = {}
     for row in connection.execute(_BY_MACS, {"macs": list(macs)}):
         found.setdefault(row[0], []).append(row)
     return {mac: _record(rows) for mac, rows in found.items()}
 
 
-def _record(rows: Sequence[Row[Any]]) -> DeviceRecord:
+def _record(rows: Sequence[Sequence[Any]]) -> DeviceRecord:
     (
         mac,
         vendor,
@@ -90,7 +90,7 @@ def _record(rows: Sequence[Row[Any]]) -> DeviceRecord:
         partner,
         device_zone,
         account_zone,
-    ) = rows[0][:13]
+    ) = tuple(rows[0][:13])
     lines = tuple(
         LineConfig(
             index=row[13],

@@ -29,9 +29,11 @@ class Fetch:
     zone: str | None = None  # the zone it was given (a zone name of its cluster)
 
 
-_DEVICES = models.Device.__table__
-_ZONES = models.Zone.__table__
-_ACCOUNTS = models.Account.__table__
+_TABLES = models.Base.metadata.tables
+_DEVICES = _TABLES["devices"]
+_ZONES = _TABLES["zones"]
+_ACCOUNTS = _TABLES["accounts"]
+_LOGS = _TABLES["device_logs"]
 _LOCATED_ZONE = (
     select(_ZONES.c.id)
     .join(_ACCOUNTS, _ACCOUNTS.c.cluster_id == _ZONES.c.cluster_id)
@@ -82,7 +84,7 @@ def store_device_log(
 ) -> bool:
     """Keep `content` as the device's newest log `name`, and only its `keep` newest logs.
     False when no device has this MAC."""
-    table = models.DeviceLog.__table__
+    table = _LOGS
     with database.write_connection() as connection:
         device_id = connection.scalar(select(models.Device.id).where(models.Device.mac == mac))
         if device_id is None:
@@ -104,7 +106,7 @@ def store_device_log(
 
 def device_logs(database: Database, mac: str) -> list[DeviceLog]:
     """The device's kept logs, newest first."""
-    table = models.DeviceLog.__table__
+    table = _LOGS
     with database.read() as session:
         rows = session.execute(
             select(table.c.name, table.c.received_at, table.c.content)
@@ -117,7 +119,7 @@ def device_logs(database: Database, mac: str) -> list[DeviceLog]:
 
 def read_device_log(database: Database, mac: str, index: int = 0) -> bytes | None:
     """The content of the device's `index`-th newest log."""
-    table = models.DeviceLog.__table__
+    table = _LOGS
     with database.read() as session:
         return session.scalar(
             select(table.c.content)

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from sqlalchemy import delete, select
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from provisioner.domain.errors import InvalidValue, NotFound
@@ -132,14 +134,14 @@ def unset_override(database: Database, layer: str, owner: str, vendor: str, kind
     """Remove an override (NotFound if there is none); returns the change id."""
     with database.write(f"template {layer} {owner}: {vendor} {kind} removed") as session:
         owner_id = _owner_id(session, layer, owner)
-        removed = session.execute(
+        result = session.execute(
             delete(models.TemplateOverride).where(
                 models.TemplateOverride.layer == layer,
                 models.TemplateOverride.owner_id == owner_id,
                 models.TemplateOverride.vendor == vendor,
                 models.TemplateOverride.file_kind == kind,
             )
-        ).rowcount
-        if not removed:
+        )
+        if not cast(CursorResult[Any], result).rowcount:
             raise NotFound("template override", f"{layer} {owner}: {vendor} {kind}")
     return session.info["change_id"]
