@@ -35,19 +35,44 @@ _IN = b"\x00\x01"
 _TRANSFER_TYPES = frozenset((dns.rdatatype.AXFR, dns.rdatatype.IXFR))
 _META_TYPES = range(128, 255)  # TKEY, TSIG, IXFR, AXFR, MAILB, MAILA and unassigned
 TCP_LIMIT = 65535
+UDP_CACHE_SIZE = 10_000
 
 
 class Responder:
     def __init__(self, answers: Answers) -> None:
-        self.answers = answers
+        # The answers, and whole UDP responses (minus the ID) by whole query (minus the
+        # ID): a query seen before, in the same letter case, is answered with one lookup.
+        # The cache is bounded and replaced together with the answers (one assignment, so
+        # a reader on another thread sees an old pair or a new one, never a mix).
+        self._current: tuple[Answers, dict[bytes, bytes]] = (answers, {})
+
+    @property
+    def answers(self) -> Answers:
+        return self._current[0]
+
+    @answers.setter
+    def answers(self, answers: Answers) -> None:
+        self._current = (answers, {})
 
     def udp(self, packet: bytes) -> bytes | None:
-        return self.respond(packet, False)
+        answers, cache = self._current
+        hit = cache.get(packet[2:])
+        if hit is not None:
+            return packet[:2] + hit
+        response = self.respond(packet, False, careful=False, answers=answers)
+        if response is None:
+            return self.careful(packet, False)
+        if len(cache) >= UDP_CACHE_SIZE:
+            cache.clear()
+        cache[packet[2:]] = response[2:]
+        return response
 
     def tcp(self, packet: bytes) -> bytes | None:
         return self.respond(packet, True)
 
-    def respond(self, p: bytes, tcp: bool, careful: bool = True) -> bytes | None:
+    def respond(
+        self, p: bytes, tcp: bool, careful: bool = True, answers: Answers | None = None
+    ) -> bytes | None:
         """The response to query `p` (over TCP or UDP), or None to drop it.
 
         The fast path: a standard query with one question and at most an OPT record.
@@ -87,7 +112,8 @@ class Responder:
         if p[end - 2 : end] != _IN or (p[qend] == 0 and p[qend + 1] in _META_TYPES):
             return self.careful(p, tcp) if careful else None
 
-        answers = self.answers
+        if answers is None:
+            answers = self._current[0]
         name = p[12:qend].lower()
         prepared = answers.by_name_and_type.get(name + p[qend:end])
         if prepared is None:
