@@ -93,3 +93,17 @@ def test_both_algorithms_are_offered_sha256_first() -> None:
     offered = challenges("provisioner", "n", stale=True)
     assert [c.split("algorithm=")[1].split(",")[0] for c in offered] == ["SHA-256", "MD5"]
     assert all("stale=true" in c and 'qop="auth"' in c for c in offered)
+
+
+def test_nodes_sharing_a_secret_accept_each_others_nonces(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from provisioner.domain.errors import InvalidValue
+    from provisioner.web.phones import PhoneOptions
+
+    monkeypatch.setenv("PROVISIONER_NONCE_SECRET", "s" * 32)
+    first, second = Nonces(PhoneOptions().nonce_secret), Nonces(PhoneOptions().nonce_secret)
+    assert second.check(first.issue()) is NonceState.VALID
+    monkeypatch.setenv("PROVISIONER_NONCE_SECRET", "short")
+    with pytest.raises(InvalidValue, match="PROVISIONER_NONCE_SECRET"):
+        PhoneOptions()

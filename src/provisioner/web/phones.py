@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
 import re
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from provisioner.domain.effective import device_config
+from provisioner.domain.errors import InvalidValue
 from provisioner.domain.estate import DeviceConfig, DeviceRecord
 from provisioner.geoip import ZoneLocator
 from provisioner.storage.database import Database
@@ -77,7 +79,9 @@ class PhoneOptions:
 
     realm: str = "provisioner"
     nonce_lifetime: float = DEFAULT_NONCE_LIFETIME
-    nonce_secret: bytes | None = None  # share it between nodes behind one load balancer
+    # Nodes behind one load balancer share it (PROVISIONER_NONCE_SECRET), so a nonce from
+    # one is good at the others; None: a random secret per process.
+    nonce_secret: bytes | None = field(default_factory=lambda: _nonce_secret_from_environment())
     change_poll_interval: float = 1.0  # seconds between looks at the latest change id
     seen_flush_interval: float = 1.0  # seconds between writes of last-seen batches
     max_log_bytes: int = 1 << 20  # a larger upload is refused with 413
@@ -85,6 +89,13 @@ class PhoneOptions:
     per_device: Allowance = field(default_factory=lambda: PER_DEVICE)
     per_address: Allowance = field(default_factory=lambda: PER_ADDRESS)
     max_uncached_in_flight: int = 512
+
+
+def _nonce_secret_from_environment() -> bytes | None:
+    text = os.environ.get("PROVISIONER_NONCE_SECRET", "")
+    if text and len(text) < 16:
+        raise InvalidValue("PROVISIONER_NONCE_SECRET", "is shorter than 16 characters")
+    return text.encode() or None
 
 
 class PhoneFiles:
