@@ -222,3 +222,40 @@ def export(
     written = export_zones(records, directory, primary)
     for path in written:
         console.print(str(path), highlight=False)
+
+
+@dns.group()
+def push() -> None:
+    """Push the zones to another DNS server."""
+
+
+@push.command()
+@click.option(
+    "--api",
+    "url",
+    envvar="PROVISIONER_POWERDNS_API",
+    show_envvar=True,
+    required=True,
+    help="The PowerDNS HTTP API, e.g. http://127.0.0.1:8081 (…/api/v1 is added).",
+)
+@click.option(
+    "--key",
+    envvar="PROVISIONER_POWERDNS_KEY",
+    show_envvar=True,
+    required=True,
+    help="The API key (prefer the environment variable: flags show in process lists).",
+)
+@click.option("--server-id", default="localhost", show_default=True, help="PowerDNS server id.")
+@zone_options
+@reports_errors
+def powerdns(
+    url: str, key: str, server_id: str, nameservers: tuple[str, ...], hostmaster: str | None
+) -> None:
+    """Make PowerDNS hold exactly our record sets (idempotent; removes ones we owned that
+    are gone, leaves records added by hand)."""
+    from provisioner.dns.powerdns import push_to_powerdns
+    from provisioner.dns.publish import current_records
+
+    records = current_records(state().database(), dns_options(nameservers, hostmaster))
+    result = push_to_powerdns(records, url, key, server_id)
+    console.print(f"PowerDNS: {result.summary()}", highlight=False)
