@@ -248,13 +248,13 @@ async def test_refusals_are_never_recorded_as_seen(demo_database: Database) -> N
 
 async def test_mac_enumeration_gets_identical_answers(demo_database: Database) -> None:
     """Random MACs and a known MAC with bad credentials: the same answers, no body."""
-    # One test client is one address: let it fail often enough to scan 200 MACs.
+    # One test client is one address: let it fail often enough to scan 1000 MACs.
     scanner = Allowance(free=10_000, base=1.0, cap=1.0, forget_after=900.0)
     options = PhoneOptions(change_poll_interval=3600, per_address=scanner)
     async with phone_client(demo_database, options) as phones:
         shapes = set()
         bare = set()
-        for _ in range(200):
+        for _ in range(1000):
             mac = "0015" + secrets.token_hex(4)
             response = await phones.fetch(f"/{mac}.cfg", mac, f"demo-{mac}")
             shapes.add(refusal_shape(response))
@@ -328,3 +328,46 @@ class phones_and_nonce:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.context.__aexit__(*exc)  # type: ignore[arg-type]
+
+
+async def test_overload_gets_503_with_retry_after_not_a_ban(demo_database: Database) -> None:
+    options = PhoneOptions(change_poll_interval=3600, max_uncached_in_flight=0)
+    async with phone_client(demo_database, options) as phones:
+        response = await phones.fetch_own(YEALINK, YEALINK_FILE)
+        public = await phones.client.get("/y000000000000.boot")
+    assert response.status_code == 503
+    assert 5 <= int(response.headers["retry-after"]) <= 30
+    assert public.status_code == 200  # files that need no lookup are still served
+
+
+async def test_head_answers_the_headers_of_get(demo_database: Database) -> None:
+    async with phone_client(demo_database) as phones:
+        got = await phones.fetch_own(YEALINK, YEALINK_FILE)
+        head = await phones.fetch_own(YEALINK, YEALINK_FILE, method="HEAD")
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["etag"] == got.headers["etag"]
+    assert head.headers["content-length"] == got.headers["content-length"]
+
+
+async def test_an_absolute_digest_uri_is_the_same_target(demo_database: Database) -> None:
+    async with phone_client(demo_database) as phones:
+        nonce = await phones.challenge(YEALINK_FILE)
+        header = authorization_header(
+            YEALINK, f"demo-{YEALINK}", REALM, nonce, f"http://prov.test{YEALINK_FILE}"
+        )
+        response = await phones.client.get(YEALINK_FILE, headers={"authorization": header})
+    assert response.status_code == 200
+
+
+async def test_a_chunked_upload_past_the_cap_is_refused(demo_database: Database) -> None:
+    options = PhoneOptions(change_poll_interval=3600, max_log_bytes=1000)
+
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(5):
+            yield b"x" * 400
+
+    async with phone_client(demo_database, options) as phones:
+        response = await phones.fetch_own(POLY, f"/{POLY}-app.log", method="PUT", content=chunks())
+    assert response.status_code == 413
+    assert device_logs(demo_database, POLY) == []

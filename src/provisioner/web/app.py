@@ -60,7 +60,7 @@ def create_app(
             await phones.stop()
 
     app = ProvisionerApp(routes=[Route("/healthz", healthz)], lifespan=lifespan)
-    app.state.phones = phones
+    app.state.phones = app.phones = phones
     return app
 
 
@@ -69,7 +69,9 @@ class ProvisionerApp(Starlette):
     traffic, and a phone's path is recognised faster than the router and its middleware
     would pass it on. Every other path goes through Starlette as usual."""
 
+    phones: PhoneFiles
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and await self.state.phones.handle(scope, receive, send):
+        if scope["type"] == "http" and await self.phones.handle(scope, receive, send):
             return
         await super().__call__(scope, receive, send)

@@ -30,6 +30,7 @@ from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from provisioner.domain.effective import device_config
 from provisioner.domain.errors import InvalidValue
@@ -450,7 +451,13 @@ def _same_target(uri: str, scope: Scope) -> bool:
     target = scope.get("raw_path") or scope["path"].encode()
     if scope.get("query_string"):
         target += b"?" + scope["query_string"]
-    return uri.encode("latin-1", "replace") == target
+    given = uri.encode("latin-1", "replace")
+    if given.startswith((b"http://", b"https://")):  # the absolute form some clients send
+        parts = urlsplit(uri)
+        given = (parts.path + (f"?{parts.query}" if parts.query else "")).encode(
+            "latin-1", "replace"
+        )
+    return given == target
 
 
 def _file_answer(rendered: RenderedFile, headers: dict[bytes, str], secret: bool) -> Answer:
