@@ -89,7 +89,7 @@ class PhoneOptions:
     logs_kept: int = 10  # per device, newest first
     per_device: Allowance = field(default_factory=lambda: PER_DEVICE)
     per_address: Allowance = field(default_factory=lambda: PER_ADDRESS)
-    max_uncached_in_flight: int = 512
+    max_uncached_in_flight: int = 4096  # waiting uncached fetches; past it, 503
 
 
 def _nonce_secret_from_environment() -> bytes | None:
