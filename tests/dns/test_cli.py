@@ -55,3 +55,11 @@ def test_export_writes_zone_files_and_snippets(demo_database: Database, tmp_path
     text = (tmp_path / "out" / "p.example.net.zone").read_text()
     dns.zone.from_text(text, origin="p.example.net.", relativize=False).check_origin()
     assert "domain: voice.globex.example" in (tmp_path / "out" / "knot.conf").read_text()
+
+
+def test_a_bad_hostmaster_is_named(demo_database: Database) -> None:
+    result = run(demo_database, "zone", "p.example.net", "--hostmaster", "not a name!")
+    assert result.exit_code == 1
+    assert "DNS zone p.example.net: SOA hostmaster:" in result.output
+    ok = run(demo_database, "zone", "p.example.net", "--hostmaster", "dns@example.org")
+    assert "dns.example.org." in ok.output

@@ -332,7 +332,11 @@ class _ZoneBuilder:
                 self.addresses(absolute(name), server.addresses, options.soa_ttl, f"NS {name}")
         if not ns_names:
             return
-        hostmaster = self.under(options.hostmaster)
+        try:
+            hostmaster = names.host_name(self.under(options.hostmaster.replace("@", ".")))
+        except ValueError as error:
+            self.problem("SOA hostmaster", str(error))
+            return
         soa = (
             f"{ns_names[0]}. {hostmaster}. {self.serial} {options.refresh} {options.retry} "
             f"{options.expire} {options.negative_ttl}"
