@@ -13,9 +13,10 @@ import pytest
 
 from provisioner.geoip import CityDatabase, TrustedProxies, ZoneLocator
 from provisioner.storage.database import Database
+from provisioner.storage.locations import save_device_location
 from provisioner.web.app import create_app
 from provisioner.web.phones import PhoneOptions
-from tests.geoip.conftest import EAST_V4, EAST_V6, WEST_V4, WEST_V6
+from tests.geoip.conftest import DENVER, EAST_V4, EAST_V6, WEST_V4, WEST_V6
 from tests.web.support import Phones
 
 pytestmark = pytest.mark.anyio
@@ -91,3 +92,16 @@ async def test_the_partners_device_gets_the_white_label_name(
         west = await proxy_in_file(app, WEST_V4, FANVIL)
         assert "us-west.p.acme.example" in west
         assert "p.example.net" not in west
+
+
+async def test_the_zone_stored_with_the_device_stays_sticky_after_a_restart(
+    demo_database: Database, city_mmdb: Path
+) -> None:
+    # Denver is a little nearer Chicago than San Jose: a fresh decision says us-central...
+    async with served(demo_database, city_mmdb) as app:
+        assert "us-central.p.example.net" in await proxy_in_file(app, DENVER, YEALINK)
+    # ...but a phone given us-west before this node started keeps it: less than the
+    # margin (500 km) separates the two.
+    save_device_location(demo_database, YEALINK, WEST_V4, "us-west")
+    async with served(demo_database, city_mmdb) as app:
+        assert "us-west.p.example.net" in await proxy_in_file(app, DENVER, YEALINK)

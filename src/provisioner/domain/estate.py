@@ -191,6 +191,7 @@ class DeviceRecord:
     provisioning_user: str
     provisioning_password: str
     lines: tuple[LineConfig, ...] = ()
+    located_zone: str | None = None  # the zone GeoIP last gave it (stickiness across restarts)
 
 
 @dataclass(frozen=True)

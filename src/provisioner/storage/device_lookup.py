@@ -21,6 +21,7 @@ _PARTNER = models.Partner.__table__
 _LINE = models.Line.__table__
 _DEVICE_ZONE = models.Zone.__table__.alias("device_zone")
 _ACCOUNT_ZONE = models.Zone.__table__.alias("account_zone")
+_LOCATED_ZONE = models.Zone.__table__.alias("located_zone")
 
 _QUERY = (
     select(
@@ -37,6 +38,7 @@ _QUERY = (
         _PARTNER.c.name,
         _DEVICE_ZONE.c.name,
         _ACCOUNT_ZONE.c.name,
+        _LOCATED_ZONE.c.name,
         _LINE.c.index,
         _LINE.c.sip_user,
         _LINE.c.auth_name,
@@ -50,6 +52,7 @@ _QUERY = (
     .outerjoin(_PARTNER, _ACCOUNT.c.partner_id == _PARTNER.c.id)
     .outerjoin(_DEVICE_ZONE, _DEVICE.c.zone_id == _DEVICE_ZONE.c.id)
     .outerjoin(_ACCOUNT_ZONE, _ACCOUNT.c.zone_id == _ACCOUNT_ZONE.c.id)
+    .outerjoin(_LOCATED_ZONE, _DEVICE.c.located_zone_id == _LOCATED_ZONE.c.id)
     .outerjoin(_LINE, _LINE.c.device_id == _DEVICE.c.id)
     .order_by(_LINE.c.index)
 )
@@ -90,18 +93,19 @@ def _record(rows: Sequence[Sequence[Any]]) -> DeviceRecord:
         partner,
         device_zone,
         account_zone,
-    ) = tuple(rows[0][:13])
+        located_zone,
+    ) = tuple(rows[0][:14])
     lines = tuple(
         LineConfig(
-            index=row[13],
-            sip_user=row[14],
-            auth_name=row[15],
-            password=row[16],
-            display_name=row[17],
-            label=row[18],
+            index=row[14],
+            sip_user=row[15],
+            auth_name=row[16],
+            password=row[17],
+            display_name=row[18],
+            label=row[19],
         )
         for row in rows
-        if row[13] is not None
+        if row[14] is not None
     )
     return DeviceRecord(
         mac=mac,
@@ -118,4 +122,5 @@ def _record(rows: Sequence[Sequence[Any]]) -> DeviceRecord:
         provisioning_user=user,
         provisioning_password=password,
         lines=lines,
+        located_zone=located_zone,
     )

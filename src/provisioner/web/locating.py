@@ -12,7 +12,8 @@ from provisioner.geoip import ZoneLocator
 
 class Locating:
     """The client's address (through trusted proxies only) and the device's zone, kept
-    sticky: the zone each device was last given is remembered (bounded, in memory)."""
+    sticky: the zone each device was last given is remembered (bounded, in memory, and
+    stored with the device by the last-seen recorder)."""
 
     def __init__(self, locator: ZoneLocator | None = None, remember: int = 200_000) -> None:
         self.locator = locator or ZoneLocator()
@@ -29,9 +30,10 @@ class Locating:
         return str(found) if found is not None else address
 
     def locate(self, estate: Estate, record: DeviceRecord, address: str | None) -> ZoneChoice:
-        choice = self.locator.choose(
-            estate, record, address, previous_zone=self._last_zone.get(record.mac)
-        )
+        # The zone given on this node since it started, else the one stored with the
+        # device (given before a restart, or by another node).
+        previous = self._last_zone.get(record.mac, record.located_zone)
+        choice = self.locator.choose(estate, record, address, previous_zone=previous)
         self._last_zone[record.mac] = choice.zone.name
         self._last_zone.move_to_end(record.mac)
         if len(self._last_zone) > self.remember:
