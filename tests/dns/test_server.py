@@ -250,3 +250,42 @@ def test_transfers_are_refused_over_udp(demo_dns: RunningDns, rdtype: str) -> No
         dns.rcode.REFUSED,
         dns.rcode.NOTIMP,
     )
+
+
+def break_tls_ports(database: Database, port: int) -> None:
+    from sqlalchemy import update
+
+    from provisioner.storage import models
+
+    with database.write("test: TLS ports") as session:
+        session.execute(update(models.MediaServer).values(tls_port=port))
+
+
+def test_an_estate_that_cannot_be_published(demo_database: Database) -> None:
+    from provisioner.dns.service import DnsSettings
+    from provisioner.domain.errors import EstateErrors
+
+    break_tls_ports(demo_database, 0)
+    with pytest.raises(EstateErrors, match="tls port: 0 is out of range"):
+        start_dns(demo_database, DnsSettings(port=0, strict=True))
+    # not strict (`provisioner serve`): starts with no zones, says why, recovers on a fix
+    running = start_dns(demo_database, DnsSettings(port=0, strict=False, poll_seconds=0.05))
+    try:
+        assert "NO ZONES SERVED" in running.service.describe()
+        assert running.query("ms1.p.example.net", "A").rcode() == dns.rcode.REFUSED
+        break_tls_ports(demo_database, 5061)
+        assert wait_for(lambda: bool(addresses(running, "ms1.p.example.net")))
+        assert "NO ZONES SERVED" not in running.service.describe()
+    finally:
+        stop_dns(running)
+
+
+def test_a_bad_change_keeps_the_last_good_answers(demo_dns: RunningDns, demo_database) -> None:
+    before = soa_serial(demo_dns, "p.example.net")
+    break_tls_ports(demo_database, 0)
+    move_media_server(demo_database, "192.0.2.201")  # a later change, still broken
+    time.sleep(0.5)  # give the poller time to try (and refuse) both
+    assert addresses(demo_dns, "ms1.p.example.net") == ["127.0.0.11"]
+    assert soa_serial(demo_dns, "p.example.net") == before
+    break_tls_ports(demo_database, 5061)
+    assert wait_for(lambda: addresses(demo_dns, "ms1.p.example.net") == ["192.0.2.201"])

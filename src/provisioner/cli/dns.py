@@ -112,7 +112,9 @@ def dns_settings(
     allow_transfer: tuple[str, ...],
     tsig: str | None,
     notify: tuple[str, ...],
+    strict: bool = False,
 ) -> DnsSettings:
+    """What the DNS options say; `strict` as in `DnsSettings` (``serve`` is not)."""
     from provisioner.service import Endpoint
 
     endpoint = Endpoint.parse(address, "--dns")
@@ -121,6 +123,7 @@ def dns_settings(
         port=endpoint.port,
         options=dns_options(nameservers, hostmaster),
         transfer=transfer_policy(allow_transfer, tsig, notify),
+        strict=strict,
     )
 
 
@@ -151,7 +154,9 @@ def serve(
     notify: tuple[str, ...],
 ) -> None:
     """Run the authoritative DNS server alone until Ctrl-C or SIGTERM."""
-    settings = dns_settings(address, nameservers, hostmaster, allow_transfer, tsig, notify)
+    settings = dns_settings(
+        address, nameservers, hostmaster, allow_transfer, tsig, notify, strict=True
+    )
     database = state().database()
     run_fast(_serve(database, settings))
     console.print("stopped.")

@@ -9,11 +9,13 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
+from provisioner.dns.answers import prepare_answers
 from provisioner.dns.live import LiveAnswers, load_answers
-from provisioner.dns.records import DnsOptions
+from provisioner.dns.records import DnsOptions, DnsRecords
 from provisioner.dns.responder import Responder
 from provisioner.dns.server import DnsServer
 from provisioner.dns.transfer import Notifier, TransferPolicy, Transfers
+from provisioner.domain.errors import ProvisionerError
 from provisioner.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,10 @@ class DnsSettings:
     options: DnsOptions = field(default_factory=DnsOptions)
     transfer: TransferPolicy = field(default_factory=TransferPolicy)
     poll_seconds: float = 0.25
+    # strict: an estate whose zones cannot be built stops the start (``dns serve``);
+    # otherwise (``serve``, where phones' files must go on) the server starts with no
+    # zones, says why, and publishes the first change that builds.
+    strict: bool = True
 
 
 class DnsService:
@@ -36,6 +42,7 @@ class DnsService:
         self.server: DnsServer | None = None
         self.live: LiveAnswers | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self.problem: str | None = None
 
     @property
     def port(self) -> int:
@@ -43,7 +50,14 @@ class DnsService:
 
     async def start(self) -> None:
         settings = self.settings
-        answers = await asyncio.to_thread(load_answers, self.database, settings.options)
+        try:
+            answers = await asyncio.to_thread(load_answers, self.database, settings.options)
+        except ProvisionerError as error:
+            if settings.strict:
+                raise
+            self.problem = str(error)
+            log.error("DNS: serving no zones until the estate is fixed: %s", error)
+            answers = prepare_answers(DnsRecords(zones=(), change_id=-1))
         self.responder = Responder(answers)
         transfers = Transfers(self.responder, settings.transfer)
         self.server = DnsServer(self.responder, transfers)
@@ -61,7 +75,10 @@ class DnsService:
     def describe(self) -> str:
         host = f"[{self.settings.host}]" if ":" in self.settings.host else self.settings.host
         domains = ", ".join(self.responder.answers.serials) if self.responder else ""
-        return f"DNS   udp+tcp {host}:{self.port}  ({domains or 'no zones yet'})"
+        line = f"DNS   udp+tcp {host}:{self.port}  ({domains or 'no zones yet'})"
+        if self.problem and self.responder and self.responder.answers.change_id < 0:
+            line += f"\n        NO ZONES SERVED: {self.problem}"
+        return line
 
     async def stop(self) -> None:
         for task in self._tasks:
