@@ -107,3 +107,28 @@ def test_bad_transfer_settings_name_the_option() -> None:
     assert Secondary.parse("[::1]:5300") == Secondary("::1", 5300)
     key = TsigKey.parse(f"hmac-sha256:k:{SECRET}")
     assert SECRET not in repr(key) and SECRET not in str(key)
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_a_transfer_in_many_messages(
+    demo_database: Database, monkeypatch: pytest.MonkeyPatch, signed: bool
+) -> None:
+    from provisioner.dns import transfer
+
+    monkeypatch.setattr(transfer, "RRSETS_PER_MESSAGE", 3)
+    key = TsigKey.parse(f"hmac-sha256:transfer-key:{SECRET}") if signed else None
+    running = start_dns(demo_database, DnsSettings(port=0, transfer=TransferPolicy(tsig=key)))
+    try:
+        tsig = (
+            {
+                "keyring": dns.tsigkeyring.from_text({"transfer-key.": ("hmac-sha256", SECRET)}),
+                "keyname": "transfer-key.",
+                "keyalgorithm": "hmac-sha256",
+            }
+            if signed
+            else {}
+        )
+        zone = transferred(running, "p.example.net", **tsig)
+        assert zone == current_records(demo_database).zone("p.example.net").to_dnspython()
+    finally:
+        stop_dns(running)

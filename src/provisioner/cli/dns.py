@@ -83,6 +83,16 @@ def zone_options(function: F) -> F:
 
 
 def transfer_options(function: F) -> F:
+    """Zone transfers, NOTIFY, and the UDP response rate limit."""
+    function = click.option(
+        "--rate-limit",
+        type=click.IntRange(min=0),
+        default=0,
+        envvar="PROVISIONER_DNS_RATE_LIMIT",
+        show_envvar=True,
+        help="UDP responses a second per client /24 (/56) against reflection; beyond it "
+        "half are sent truncated, half dropped. [default: 0, no limit]",
+    )(function)
     function = click.option(
         "--notify",
         multiple=True,
@@ -112,6 +122,7 @@ def dns_settings(
     allow_transfer: tuple[str, ...],
     tsig: str | None,
     notify: tuple[str, ...],
+    rate_limit: int = 0,
     strict: bool = False,
 ) -> DnsSettings:
     """What the DNS options say; `strict` as in `DnsSettings` (``serve`` is not)."""
@@ -123,6 +134,7 @@ def dns_settings(
         port=endpoint.port,
         options=dns_options(nameservers, hostmaster),
         transfer=transfer_policy(allow_transfer, tsig, notify),
+        rate_limit=rate_limit,
         strict=strict,
     )
 
@@ -152,10 +164,11 @@ def serve(
     allow_transfer: tuple[str, ...],
     tsig: str | None,
     notify: tuple[str, ...],
+    rate_limit: int,
 ) -> None:
     """Run the authoritative DNS server alone until Ctrl-C or SIGTERM."""
     settings = dns_settings(
-        address, nameservers, hostmaster, allow_transfer, tsig, notify, strict=True
+        address, nameservers, hostmaster, allow_transfer, tsig, notify, rate_limit, strict=True
     )
     database = state().database()
     run_fast(_serve(database, settings))

@@ -21,6 +21,7 @@ from provisioner.storage.database import Database
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.25
+QUIET_SECONDS = 30.0
 
 Listener = Callable[[DnsRecords, DnsRecords | None], Awaitable[None]]  # (new, old)
 
@@ -53,15 +54,20 @@ class LiveAnswers:
         return self.responder.answers.change_id
 
     async def run(self) -> None:
-        """Poll until cancelled."""
+        """Poll until cancelled. While the database is unreachable the last answers stay,
+        and the error is logged once per `QUIET_SECONDS`, not four times a second."""
+        loop = asyncio.get_running_loop()
+        last_logged = -QUIET_SECONDS
         while True:
             await asyncio.sleep(self.poll_seconds)
             try:
                 await self.check()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("DNS: could not check for estate changes")
+            except Exception as error:
+                if loop.time() - last_logged >= QUIET_SECONDS:
+                    last_logged = loop.time()
+                    log.error("DNS: could not check for estate changes: %s", error)
 
     async def check(self) -> bool:
         """Rebuild if the estate changed since the answers were built; whether it did."""

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from provisioner.dns.ratelimit import ResponseRateLimit, Verdict, truncated
 from provisioner.dns.responder import Responder
 from provisioner.domain.errors import ProvisionerError
 
@@ -51,12 +52,16 @@ class _UdpReader:
     A quarter of the cost per query of an asyncio datagram transport, which matters here:
     answering is a dictionary lookup, the rest is I/O."""
 
-    def __init__(self, sock: socket.socket, responder: Responder) -> None:
+    def __init__(
+        self, sock: socket.socket, responder: Responder, limit: ResponseRateLimit | None
+    ) -> None:
         self.sock = sock
         self.responder = responder
+        self.limit = limit
 
     def drain(self) -> None:
         receive, send, respond = self.sock.recvfrom, self.sock.sendto, self.responder.udp
+        limit = self.limit
         for _ in range(UDP_BATCH):
             try:
                 data, peer = receive(UDP_MAX_QUERY)
@@ -71,6 +76,12 @@ class _UdpReader:
                 log.exception("UDP query from %s could not be answered", peer[0])
                 continue
             if response is not None:
+                if limit is not None:
+                    verdict = limit.check(peer[0])
+                    if verdict is Verdict.DROP:
+                        continue
+                    if verdict is Verdict.SLIP:
+                        response = truncated(response)
                 try:
                     send(response, peer)
                 except OSError as error:  # a full send buffer: the client will ask again
@@ -121,10 +132,12 @@ class DnsServer:
         responder: Responder,
         transfers: Transfers | None = None,
         limits: TcpLimits | None = None,
+        rate_limit: ResponseRateLimit | None = None,
     ) -> None:
         self.responder = responder
         self.transfers = transfers
         self.limits = limits or TcpLimits()
+        self.rate_limit = rate_limit
         self.host = ""
         self.port = 0
         self._udp_socket: socket.socket | None = None
@@ -136,7 +149,7 @@ class DnsServer:
         self.host, self.port = host, udp.getsockname()[1]
         loop = asyncio.get_running_loop()
         self._udp_socket = udp
-        loop.add_reader(udp, _UdpReader(udp, self.responder).drain)
+        loop.add_reader(udp, _UdpReader(udp, self.responder, self.rate_limit).drain)
         self._tcp_server = await asyncio.start_server(self._serve_tcp, sock=tcp)
 
     async def close(self) -> None:

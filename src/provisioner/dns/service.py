@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from provisioner.dns.answers import prepare_answers
 from provisioner.dns.live import LiveAnswers, load_answers
+from provisioner.dns.ratelimit import ResponseRateLimit
 from provisioner.dns.records import DnsOptions, DnsRecords
 from provisioner.dns.responder import Responder
 from provisioner.dns.server import DnsServer
@@ -28,6 +29,7 @@ class DnsSettings:
     options: DnsOptions = field(default_factory=DnsOptions)
     transfer: TransferPolicy = field(default_factory=TransferPolicy)
     poll_seconds: float = 0.25
+    rate_limit: int = 0  # UDP responses a second per client network; 0: no limit
     # strict: an estate whose zones cannot be built stops the start (``dns serve``);
     # otherwise (``serve``, where phones' files must go on) the server starts with no
     # zones, says why, and publishes the first change that builds.
@@ -60,7 +62,8 @@ class DnsService:
             answers = prepare_answers(DnsRecords(zones=(), change_id=-1))
         self.responder = Responder(answers)
         transfers = Transfers(self.responder, settings.transfer)
-        self.server = DnsServer(self.responder, transfers)
+        rate_limit = ResponseRateLimit(settings.rate_limit) if settings.rate_limit else None
+        self.server = DnsServer(self.responder, transfers, rate_limit=rate_limit)
         await self.server.start(settings.host, settings.port)
         self.live = LiveAnswers(
             self.database, self.responder, settings.options, settings.poll_seconds
