@@ -75,3 +75,34 @@ def test_knot_as_secondary_answers_exactly_as_we_do_and_follows_notify(
             assert "notify, incoming" in log  # the change came by NOTIFY, not by polling
     finally:
         stop_dns(ours)
+
+
+def test_knot_serves_the_exported_files_with_the_exported_snippet(
+    demo_database: Database, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from provisioner.cli.main import cli
+
+    knotd = require_tool("knotd")
+    kdig_path = require_tool("kdig")
+    out = tmp_path / "export"
+    result = CliRunner().invoke(cli, ["--db", demo_database.url, "dns", "export", str(out)])
+    assert result.exit_code == 0, result.output
+    knot_port = free_port()
+    config = (
+        f"server:\n    rundir: {out}\n    listen: 127.0.0.1@{knot_port}\n"
+        f"database:\n    storage: {out}\n"
+        f"log:\n  - target: {out / 'knot.log'}\n    any: info\n"
+        f"include: {out / 'knot.conf'}\n"
+    )
+    ours = start_dns(demo_database)
+    try:
+        with running_knot(knotd, tmp_path / "knot-files", config):
+            assert wait_for(lambda: serial_at(knot_port, "p.acme.example") is not None)
+            for name, rdtype in every_question(demo_database):
+                assert kdig(kdig_path, knot_port, name, rdtype) == kdig(
+                    kdig_path, ours.port, name, rdtype
+                ), (name, rdtype)
+    finally:
+        stop_dns(ours)
