@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import dns.exception
+import dns.message
+import dns.query
 import dns.zone
+import pytest
 from click.testing import CliRunner
 
 from provisioner.cli.main import cli
 from provisioner.storage.database import Database
+from tests.dns.knot import free_port
 
 
 def run(database: Database, *args: str):  # type: ignore[no-untyped-def]
@@ -63,3 +73,65 @@ def test_a_bad_hostmaster_is_named(demo_database: Database) -> None:
     assert "DNS zone p.example.net: SOA hostmaster:" in result.output
     ok = run(demo_database, "zone", "p.example.net", "--hostmaster", "dns@example.org")
     assert "dns.example.org." in ok.output
+
+
+def wait_for_answer(port: int, name: str, process: subprocess.Popen[str]) -> dns.message.Message:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(process.stdout.read() if process.stdout else "exited")
+        try:
+            return dns.query.udp(
+                dns.message.make_query(name, "SRV"), "127.0.0.1", port=port, timeout=0.5
+            )
+        except dns.exception.Timeout:
+            continue
+    raise AssertionError("no answer within 30 s")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["dns", "serve"], ["serve", "--demo", "--http", "127.0.0.1:0"]],
+    ids=["dns serve", "serve"],
+)
+def test_the_commands_serve_dns_and_stop_on_sigterm(
+    demo_database: Database, tmp_path: Path, command: list[str]
+) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "provisioner",
+            "--db",
+            demo_database.url,
+            *command,
+            "--dns",
+            f"127.0.0.1:{port}",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        response = wait_for_answer(port, "_sip._udp.us-west.p.example.net", process)
+        assert len(response.answer[0]) == 3
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, output
+    assert f"DNS   udp+tcp 127.0.0.1:{port}" in output
+    assert "stopped." in output and "Traceback" not in output
+
+
+def test_dns_serve_refuses_an_address_in_use(demo_database: Database) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        port = busy.getsockname()[1]
+        result = run(demo_database, "serve", "--dns", f"127.0.0.1:{port}")
+    assert result.exit_code == 1
+    assert f"--dns 127.0.0.1:{port}: Address already in use" in result.output
