@@ -168,9 +168,9 @@ def prepare_answers(records: DnsRecords) -> Answers:
     by_name: dict[bytes, Prepared] = {}
     nxdomain: dict[bytes, Prepared] = {}
     for zone in records.zones:
-        soa = zone._rrset(zone.origin, dns.rdatatype.SOA)
+        soa = zone.rrset(zone.origin, dns.rdatatype.SOA)
         soa.update_ttl(min(soa.ttl, soa[0].minimum))  # negative answers: RFC 2308 §3
-        sets = {key: zone._rrset(*key) for key in zone.records}
+        sets = {key: zone.rrset(*key) for key in zone.records}
         types_by_name: dict[dns.name.Name, list[dns.rdatatype.RdataType]] = {}
         for name, rdtype in zone.records:
             types_by_name.setdefault(name, []).append(rdtype)
@@ -228,7 +228,7 @@ def _addresses_by_name(
     for zone in zones:
         for name, rdtype in zone.records:
             if rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
-                hosts.setdefault(name, []).append(zone._rrset(name, rdtype))
+                hosts.setdefault(name, []).append(zone.rrset(name, rdtype))
     for rrsets in hosts.values():
         rrsets.sort(key=lambda rrset: rrset.rdtype)
     return hosts

@@ -123,16 +123,19 @@ class DnsZone:
 
     def rrsets(self) -> Iterator[dns.rrset.RRset]:
         """Every record set, SOA first, then by owner name and type."""
-        yield self._rrset(self.origin, SOA)
+        yield self.rrset(self.origin, SOA)
         for name, rdtype in sorted(self.records, key=lambda key: (key[0], key[1])):
             if (name, rdtype) != (self.origin, SOA):
-                yield self._rrset(name, rdtype)
+                yield self.rrset(name, rdtype)
 
-    def _rrset(self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> dns.rrset.RRset:
+    def rrset(self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> dns.rrset.RRset:
+        """A fresh RRset of one record set, its records in wire order (SRV by priority,
+        NAPTR by order), so zone files and answers read in the order phones try them."""
         rdataset = self.records[(name, rdtype)]
         rrset = dns.rrset.RRset(name, IN, rdtype)
-        rrset.update(rdataset)
         rrset.update_ttl(rdataset.ttl)
+        for rdata in sorted(rdataset, key=lambda r: r.to_digestable(dns.name.root)):
+            rrset.add(rdata)
         return rrset
 
     def to_dnspython(self) -> dns.zone.Zone:
