@@ -289,3 +289,12 @@ def test_a_bad_change_keeps_the_last_good_answers(demo_dns: RunningDns, demo_dat
     assert soa_serial(demo_dns, "p.example.net") == before
     break_tls_ports(demo_database, 5061)
     assert wait_for(lambda: addresses(demo_dns, "ms1.p.example.net") == ["192.0.2.201"])
+
+
+def test_the_do_bit_is_copied(demo_dns: RunningDns) -> None:
+    for tcp in (False, True):
+        for name in ("ms1.p.example.net", "nowhere.p.example.net", "example.org"):
+            response = demo_dns.query(name, "A", tcp=tcp, want_dnssec=True)
+            assert response.ednsflags & dns.flags.DO, (name, tcp)
+            plain = demo_dns.query(name, "A", tcp=tcp, use_edns=0)
+            assert not plain.ednsflags & dns.flags.DO

@@ -120,8 +120,14 @@ class Responder:
             prepared = answers.by_name.get(name) or self.negative(answers, name)
         wire = _choose(prepared, tcp, edns, limit)
         if wire is None:  # an EDNS payload size between 512 and ours: rendered on demand
-            return self.render(prepared, p, limit, end)
-        return p[:2] + wire.heads[(p[2] & 1) | ((p[3] & 0x10) >> 3)] + p[12:end] + wire.tail
+            response = self.render(prepared, p, limit, end)
+        else:
+            heads = wire.heads[(p[2] & 1) | ((p[3] & 0x10) >> 3)]
+            response = p[:2] + heads + p[12:end] + wire.tail
+        if edns and p[end + 7] & 0x80:
+            # DO set: copy it (RFC 3225) into our OPT, always the last 11 bytes
+            response = response[:-4] + bytes((response[-4] | 0x80,)) + response[-3:]
+        return response
 
     @staticmethod
     def negative(answers: Answers, name: bytes) -> Prepared:
@@ -177,7 +183,9 @@ class Responder:
         canonical.flags = query.flags
         canonical.question = [dns.rrset.RRset(question.name, question.rdclass, question.rdtype)]
         if query.edns == 0:
-            canonical.use_edns(0, 0, max(query.payload, PLAIN_UDP_PAYLOAD))
+            canonical.use_edns(
+                0, query.ednsflags & dns.flags.DO, max(query.payload, PLAIN_UDP_PAYLOAD)
+            )
         response = self.respond(canonical.to_wire(), tcp, careful=False)
         if response is None:
             return _reply(query, dns.rcode.FORMERR)
