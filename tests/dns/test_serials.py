@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
 from provisioner.dns.publish import current_records
-from provisioner.dns.serials import next_serial, publish_serials, serial_gt, stored_serials
+from provisioner.dns.serials import (
+    StaleChange,
+    next_serial,
+    publish_serials,
+    serial_gt,
+    stored_serials,
+)
 from provisioner.storage.database import Database
 from tests.dns.helpers import move_media_server
 
@@ -52,7 +60,22 @@ def test_serials_keep_rising_when_the_clock_goes_back(database: Database) -> Non
     assert publish_serials(database, ["a.example"], 2, clock=lambda: 1_000) == {
         "a.example": 2_000_000_001
     }
-    # an older change never moves a serial back
-    assert publish_serials(database, ["a.example"], 1, clock=lambda: 5) == {
-        "a.example": 2_000_000_001
-    }
+    # an estate read before a change whose serials are out is read again, never served
+    # under the newer serial
+    with pytest.raises(StaleChange):
+        publish_serials(database, ["a.example"], 1, clock=lambda: 5)
+    assert stored_serials(database)["a.example"] == (2_000_000_001, 2)
+
+
+def test_records_of_a_change_never_share_a_serial_with_another(demo_database: Database) -> None:
+    first = current_records(demo_database)
+    change = move_media_server(demo_database, "192.0.2.9")
+    later = Database(demo_database.url)  # another node publishes the newer change first
+    try:
+        newer = current_records(later)
+    finally:
+        later.dispose()
+    assert newer.change_id == change
+    again = current_records(demo_database)  # this node reads the newer change, too
+    assert again.zone("p.example.net").serial == newer.zone("p.example.net").serial
+    assert again.zone("p.example.net").serial != first.zone("p.example.net").serial

@@ -5,9 +5,11 @@ the PowerDNS push) starts here."""
 from __future__ import annotations
 
 from provisioner.dns.records import DnsOptions, DnsRecords, build_records, zone_sources
-from provisioner.dns.serials import publish_serials
-from provisioner.storage.database import Database
+from provisioner.dns.serials import StaleChange, publish_serials
+from provisioner.storage.database import Database, DatabaseError
 from provisioner.storage.snapshot import load_estate
+
+READ_ATTEMPTS = 5
 
 
 def current_records(database: Database, options: DnsOptions | None = None) -> DnsRecords:
@@ -15,9 +17,14 @@ def current_records(database: Database, options: DnsOptions | None = None) -> Dn
 
     Raises `EstateErrors` (and stores nothing) when the estate cannot be published.
     """
-    with database.read() as session:
-        estate = load_estate(session)
-    build_records(estate, options=options)  # validate before any serial moves
-    domains = [source.domain for source in zone_sources(estate)]
-    serials = publish_serials(database, domains, estate.change_id)
-    return build_records(estate, serials, options)
+    for _attempt in range(READ_ATTEMPTS):
+        with database.read() as session:
+            estate = load_estate(session)
+        build_records(estate, options=options)  # validate before any serial moves
+        domains = [source.domain for source in zone_sources(estate)]
+        try:
+            serials = publish_serials(database, domains, estate.change_id)
+        except StaleChange:
+            continue  # another change landed meanwhile and is published: read it
+        return build_records(estate, serials, options)
+    raise DatabaseError("DNS: the estate kept changing while its serials were published")

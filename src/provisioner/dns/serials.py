@@ -23,6 +23,11 @@ _MODULUS = 2**SERIAL_BITS
 _HALF = 2 ** (SERIAL_BITS - 1)
 
 
+class StaleChange(Exception):
+    """The estate read is older than a change whose serials are already published: read
+    it again (a serial must never stand for two different contents)."""
+
+
 def serial_gt(a: int, b: int) -> bool:
     """RFC 1982: whether serial `a` is later than serial `b`."""
     return a != b and ((a > b and a - b < _HALF) or (a < b and b - a > _HALF))
@@ -58,7 +63,12 @@ def publish_serials(
         serials = {}
         for domain in wanted:
             row = rows.get(domain)
-            if row is not None and row.change_id >= change_id:
+            if row is not None and row.change_id > change_id:
+                raise StaleChange(
+                    f"{domain}: serials are already published for change "
+                    f"{row.change_id}, after {change_id}"
+                )
+            if row is not None and row.change_id == change_id:
                 serials[domain] = row.serial
                 continue
             serial = next_serial(row.serial if row else None, clock())
