@@ -298,3 +298,24 @@ def test_the_do_bit_is_copied(demo_dns: RunningDns) -> None:
             assert response.ednsflags & dns.flags.DO, (name, tcp)
             plain = demo_dns.query(name, "A", tcp=tcp, use_edns=0)
             assert not plain.ednsflags & dns.flags.DO
+
+
+def test_a_slow_listener_does_not_hold_up_later_changes(
+    demo_dns: RunningDns, demo_database: Database
+) -> None:
+    import asyncio
+
+    async def add_stuck_listener() -> None:
+        gate = asyncio.Event()  # never set: a secondary that never answers a NOTIFY
+
+        async def stuck(new: object, old: object) -> None:
+            await gate.wait()
+
+        assert demo_dns.service.live is not None
+        demo_dns.service.live.listeners.append(stuck)
+
+    demo_dns.call(add_stuck_listener())
+    move_media_server(demo_database, "192.0.2.31")
+    assert wait_for(lambda: addresses(demo_dns, "ms1.p.example.net") == ["192.0.2.31"])
+    move_media_server(demo_database, "192.0.2.32")
+    assert wait_for(lambda: addresses(demo_dns, "ms1.p.example.net") == ["192.0.2.32"])

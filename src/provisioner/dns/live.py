@@ -47,7 +47,7 @@ class LiveAnswers:
         self.poll_seconds = poll_seconds
         self.listeners: list[Listener] = []
         self._failed_change: int | None = None
-        self.changed = asyncio.Event()  # set after every swap (tests wait on it)
+        self._listening: set[asyncio.Task[None]] = set()
 
     @property
     def change_id(self) -> int:
@@ -85,11 +85,17 @@ class LiveAnswers:
         old = self.responder.answers.records
         self.responder.answers = answers
         log.info("DNS: serving change %d, serials %s", answers.change_id, answers.serials)
-        self.changed.set()
-        self.changed = asyncio.Event()
-        for listener in self.listeners:
-            try:
-                await listener(answers.records, old)
-            except Exception:
-                log.exception("DNS: after change %d", answers.change_id)
+        for listener in self.listeners:  # in the background: a slow secondary must not
+            task = asyncio.create_task(listener(answers.records, old))  # delay the next poll
+            self._listening.add(task)
+            task.add_done_callback(self._listened)
         return True
+
+    def _listened(self, task: asyncio.Task[None]) -> None:
+        self._listening.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("DNS: after a change: %s", task.exception())
+
+    async def stop(self) -> None:
+        for task in list(self._listening):
+            task.cancel()

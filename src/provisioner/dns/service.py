@@ -84,6 +84,8 @@ class DnsService:
         return line
 
     async def stop(self) -> None:
+        if self.live is not None:
+            await self.live.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
