@@ -135,3 +135,10 @@ def test_dns_serve_refuses_an_address_in_use(demo_database: Database) -> None:
         result = run(demo_database, "serve", "--dns", f"127.0.0.1:{port}")
     assert result.exit_code == 1
     assert f"--dns 127.0.0.1:{port}: Address already in use" in result.output
+
+
+def test_export_names_a_bad_primary(demo_database: Database, tmp_path: Path) -> None:
+    for bad in ("ns1.example.net@53", "127.0.0.1@99999"):
+        result = run(demo_database, "export", str(tmp_path / "out"), "--primary", bad)
+        assert result.exit_code == 1 and "--primary" in result.output
+    assert not (tmp_path / "out").exists()  # nothing written

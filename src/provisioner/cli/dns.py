@@ -104,7 +104,8 @@ def transfer_options(function: F) -> F:
         "--tsig",
         envvar="PROVISIONER_DNS_TSIG",
         show_envvar=True,
-        help="Require this TSIG key for transfers and sign NOTIFY: ALGORITHM:NAME:BASE64.",
+        help="Require this TSIG key for transfers and sign NOTIFY: ALGORITHM:NAME:BASE64 "
+        "(prefer the environment variable: flags show in process lists).",
     )(function)
     return click.option(
         "--allow-transfer",
@@ -236,6 +237,13 @@ def export(
     from provisioner.dns.export import export_zones
     from provisioner.dns.publish import current_records
 
+    address, _, port = primary.partition("@")
+    try:
+        names.ip_address(address)
+    except ValueError:
+        raise InvalidValue("--primary", f"{primary!r} is not ADDRESS@PORT") from None
+    if port and not (port.isdigit() and 1 <= int(port) <= 65535):
+        raise InvalidValue("--primary", f"{primary!r}: port must be 1..65535")
     records = current_records(state().database(), dns_options(nameservers, hostmaster))
     written = export_zones(records, directory, primary)
     for path in written:
