@@ -12,13 +12,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import uvicorn
-from starlette.applications import Starlette
 
 from provisioner.dns.service import DnsService, DnsSettings
 from provisioner.domain.errors import InvalidValue, ProvisionerError
 from provisioner.geoip.locator import ZoneLocator
 from provisioner.storage.database import Database
-from provisioner.web.app import create_app
+from provisioner.web.app import ProvisionerApp, create_app
+from provisioner.web.front_door import front_door
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class _HttpServer(uvicorn.Server):
         yield
 
 
-def _with_locator(app: Starlette, locator: ZoneLocator | None) -> Starlette:
+def _with_locator(app: ProvisionerApp, locator: ZoneLocator | None) -> ProvisionerApp:
     """The GeoIP chain for the phones' routes: ``app.state.locator``."""
     app.state.locator = locator or ZoneLocator()
     return app
@@ -99,9 +99,14 @@ async def run_service(
             http_socket.close()
             raise
     bound = Endpoint(http.host, http_socket.getsockname()[1])
+    app = _with_locator(create_app(database), locator)
     server = _HttpServer(
         uvicorn.Config(
-            _with_locator(create_app(database), locator),
+            app,
+            # The phones' GETs are answered by the front door; it hands uvicorn the rest.
+            http=front_door(app.phones),  # type: ignore[arg-type]
+            # Only `--trusted-proxy` names who may speak for a client (`Locating`).
+            proxy_headers=False,
             log_level="warning",
             access_log=False,
             lifespan="on",

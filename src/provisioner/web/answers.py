@@ -1,11 +1,12 @@
-"""The answers the phones' routes give, as raw ASGI messages (the hot path skips building
-response objects). Refusals have fixed bodies, so every refusal of one kind is the same
-size whatever caused it."""
+"""The answers the phones' routes give, as raw ASGI messages or as bytes for the socket
+(`head`: status line and headers, encoded once per answer). Refusals have fixed bodies,
+so every refusal of one kind is the same size whatever caused it."""
 
 from __future__ import annotations
 
+import http
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
@@ -21,16 +22,34 @@ class Answer:
     body: bytes
     headers: tuple[tuple[bytes, bytes], ...] = ()
     media_type: bytes = _TEXT
+    # "HTTP/1.1 <status>\r\n" and every header line above, without the blank line
+    head: bytes = field(init=False, repr=False, compare=False)
 
-    async def send(self, send: Send, head_only: bool = False) -> None:
+    def __post_init__(self) -> None:
+        lines = [b"HTTP/1.1 %d %s\r\n" % (self.status, _phrase(self.status))]
+        lines += [b"%s: %s\r\n" % header for header in self.all_headers()]
+        object.__setattr__(self, "head", b"".join(lines))
+
+    def all_headers(self) -> list[tuple[bytes, bytes]]:
         headers = list(self.headers)
         if self.status != 304:
             headers += [
                 (b"content-type", self.media_type),
-                (b"content-length", str(len(self.body)).encode()),
+                (b"content-length", b"%d" % len(self.body)),
             ]
+        return headers
+
+    async def send(self, send: Send, head_only: bool = False) -> None:
+        headers = self.all_headers()
         await send({"type": "http.response.start", "status": self.status, "headers": headers})
         await send({"type": "http.response.body", "body": b"" if head_only else self.body})
+
+
+def _phrase(status: int) -> bytes:
+    try:
+        return http.HTTPStatus(status).phrase.encode()
+    except ValueError:
+        return b""
 
 
 NOT_FOUND = Answer(404, b"no such file\n")
@@ -38,6 +57,10 @@ METHOD_NOT_ALLOWED = Answer(405, b"method not allowed\n", ((b"allow", b"GET, HEA
 TOO_LARGE = Answer(413, b"upload too large\n")
 RENDER_FAILED = Answer(500, b"this file cannot be produced now; the operator has been told\n")
 STORED = Answer(201, b"stored\n")
+INTERNAL_ERROR = Answer(500, b"internal error\n")
+BAD_REQUEST = Answer(400, b"bad request\n")
+TIMEOUT = Answer(408, b"request head not received in time\n")
+HEAD_TOO_LARGE = Answer(431, b"request head too large\n")
 
 
 def unauthorized(challenges: Iterable[str]) -> Answer:

@@ -32,7 +32,7 @@ def create_app(
     options: PhoneOptions | None = None,
     profiles: Sequence[VendorProfile] | None = None,
     locator: ZoneLocator | None = None,
-) -> Starlette:
+) -> ProvisionerApp:
     """The app; `locator` chooses zones (default: the GeoIP chain without a city database,
     trusting no proxy)."""
     phones = PhoneFiles(

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from provisioner.domain.effective import ZoneChoice
 from provisioner.domain.estate import DeviceRecord, Estate
 from provisioner.storage.template_overrides import Overrides
+from provisioner.web import answers
+from provisioner.web.answers import Answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +39,21 @@ class RenderedFile:
     body: bytes
     media_type: str
     etag: str  # quoted, as sent
+    secret: bool = False  # carries a secret: never stored by caches on the way
+    # the answers, prepared once: 200 with the file, and 304
+    ok: Answer = field(init=False, repr=False, compare=False)
+    not_modified: Answer = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "ok", answers.file(self.body, self.media_type, self.etag, self.secret)
+        )
+        object.__setattr__(self, "not_modified", answers.not_modified(self.etag))
 
     @classmethod
-    def of(cls, body: bytes, media_type: str) -> RenderedFile:
-        return cls(body, media_type, f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"')
+    def of(cls, body: bytes, media_type: str, secret: bool = False) -> RenderedFile:
+        etag = f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
+        return cls(body, media_type, etag, secret)
 
 
 @dataclass(slots=True)

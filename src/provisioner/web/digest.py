@@ -27,7 +27,9 @@ from enum import Enum
 ALGORITHMS: Mapping[str, str] = {"SHA-256": "sha256", "MD5": "md5"}
 DEFAULT_NONCE_LIFETIME = 300.0  # seconds
 
-_PARAMETERS = re.compile(r'\s*([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]*))\s*(?:,|$)')
+_PARAMETERS = re.compile(
+    r'\s*([A-Za-z0-9_-]+)\s*=\s*(?:"([^"\\]*(?:\\.[^"\\]*)*)"|([^\s,"]*))\s*(?:,|$)'
+)
 _UNESCAPE = re.compile(r"\\(.)")
 _MAX_HEADER = 4096
 _VERIFIED_KEPT = 100_000

@@ -4,6 +4,7 @@ The one place the phones' routes choose a zone (the GeoIP chain, `provisioner.ge
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 
 from provisioner.domain.effective import ZoneChoice
 from provisioner.domain.estate import DeviceRecord, Estate
@@ -20,7 +21,9 @@ class Locating:
         self.remember = remember
         self._last_zone: OrderedDict[str, str] = OrderedDict()
 
-    def client_address(self, peer: tuple[str, int] | list | None, headers: list) -> str | None:
+    def client_address(
+        self, peer: tuple[str, int] | list | None, headers: Sequence[tuple[bytes, bytes]]
+    ) -> str | None:
         """The TCP peer, or what a trusted proxy says the client is."""
         address = str(peer[0]) if peer else None
         if not self.locator.trusted.networks:

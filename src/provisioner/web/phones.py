@@ -30,6 +30,7 @@ from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import Enum
 from urllib.parse import urlsplit
 
 from provisioner.domain.effective import device_config
@@ -57,6 +58,7 @@ from provisioner.web.digest import (
 from provisioner.web.identify import Candidate, Identified, firmware_of, identify
 from provisioner.web.locating import Locating
 from provisioner.web.lookup import DeviceLookups
+from provisioner.web.phone_request import PhoneRequest
 from provisioner.web.problems import render_problem
 from provisioner.web.seen import SeenRecorder
 from provisioner.web.throttle import (
@@ -68,6 +70,21 @@ from provisioner.web.throttle import (
 )
 
 log = logging.getLogger(__name__)
+
+
+class Needs(Enum):
+    """What `PhoneFiles.decide` must have before it can answer."""
+
+    DEVICE = "device"  # the device's record and HA1s (one indexed query)
+    SNAPSHOT = "snapshot"  # the estate and operator templates of this generation
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """An authenticated log upload: its body is read next."""
+
+    record: DeviceRecord
+
 
 _IDENTIFIED_KEPT = 100_000  # (path, method, User-Agent) → what it asks for
 _LAST_GOOD_KEPT = 200_000  # files kept to answer with when a template breaks
@@ -156,51 +173,85 @@ class PhoneFiles:
 
     # --- the flow ---
 
+    @property
+    def started(self) -> bool:
+        return self._started
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not await self.handle(scope, receive, send):
             await answers.NOT_FOUND.send(send)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> bool:
         """Answer the request if its path is a phone's file; False (nothing sent) if not."""
-        method = scope["method"]
-        headers = _headers(scope)
-        allowed = method in ("GET", "HEAD", "PUT")
-        identified = self._identify(
-            scope["path"], "PUT" if method == "PUT" else "GET", headers.get(b"user-agent")
-        )
+        request = PhoneRequest.from_scope(scope)
+        identified = self.identify(request.path, request.method, request.user_agent)
         if identified is None:
             return False
-        if not allowed:
-            await answers.METHOD_NOT_ALLOWED.send(send)
-            return True
-        if not self._started:
-            await self.start()
-        answer = await self._answer(scope, receive, method, headers, identified)
-        await answer.send(send, head_only=method == "HEAD")
+        answer = await self.answer(request, identified, receive)
+        await answer.send(send, head_only=request.method == "HEAD")
         return True
 
-    def _identify(self, path: str, method: str, user_agent: str | None) -> Identified | None:
+    def identify(self, path: str, method: str, user_agent: str | None) -> Identified | None:
         """`identify`, remembered: phones ask for the same few names again and again."""
-        key = (path, method, user_agent)
+        key = (path, "PUT" if method == "PUT" else "GET", user_agent)
         try:
             return self._identified[key]
         except KeyError:
             pass
-        identified = identify(self.profiles, path, method, user_agent)
+        identified = identify(self.profiles, path, key[1], user_agent)
         if len(self._identified) >= _IDENTIFIED_KEPT:
             self._identified.clear()
         self._identified[key] = identified
         return identified
 
-    async def _answer(
+    async def answer(
         self,
-        scope: Scope,
-        receive: Receive,
-        method: str,
-        headers: dict[bytes, str],
+        request: PhoneRequest,
         identified: Identified,
+        receive: Receive | None = None,
+        decided: Answer | Needs | Upload | None = None,
     ) -> Answer:
-        base_url = _base_url(scope, headers)
+        """The answer to a phone's request: `decide`, fetching what it needs first.
+        `decided`: what a call to `decide` just said this request needs."""
+        if request.method not in ("GET", "HEAD", "PUT"):
+            return answers.METHOD_NOT_ALLOWED
+        if not self._started:
+            await self.start()
+            decided = None
+        entry: DeviceEntry | None = None
+        snapshot: Snapshot | None = None
+        while True:
+            if decided is None:
+                decided = self.decide(request, identified, entry, snapshot)
+            if isinstance(decided, Answer):
+                return decided
+            if decided is Needs.DEVICE:
+                assert identified.mac is not None
+                looked_up = await self._look_up(identified.mac)
+                if isinstance(looked_up, Answer):
+                    return looked_up
+                entry = looked_up
+            elif decided is Needs.SNAPSHOT:
+                snapshot = await self._snapshot()
+            else:
+                assert isinstance(decided, Upload) and receive is not None
+                return await self._store_upload(receive, decided.record, request.path)
+            decided = None
+
+    def decide(
+        self,
+        request: PhoneRequest,
+        identified: Identified,
+        entry: DeviceEntry | None = None,
+        snapshot: Snapshot | None = None,
+    ) -> Answer | Needs | Upload:
+        """The whole flow, without waiting: the answer, or what must be fetched first (the
+        device, the estate snapshot) or read (an upload's body). Nothing here changes any
+        state until it returns an answer, so it can be called again once that is at hand;
+        a warm fetch is answered by this call alone."""
+        method = request.method
+        headers = request.headers
+        base_url = _base_url(request)
         if not identified.needs_device:
             return self._public_file(identified, base_url, headers)
         mac = identified.mac
@@ -208,9 +259,9 @@ class PhoneFiles:
             return answers.NOT_FOUND
         if method == "PUT" and _declared_length(headers) > self.options.max_log_bytes:
             return answers.TOO_LARGE
-        address = self.locating.client_address(scope.get("client"), scope["headers"])
-        authenticated = await self._authenticate(scope, method, headers, mac, address)
-        if isinstance(authenticated, Answer):
+        address = self.locating.client_address(request.client, request.raw_headers)
+        authenticated = self._authenticate(request, mac, address, entry)
+        if not isinstance(authenticated, DeviceEntry):
             return authenticated
         record = authenticated.record
         assert record is not None
@@ -218,22 +269,21 @@ class PhoneFiles:
         if candidate is None or candidate.request.delivery is Delivery.ABSENT:
             return answers.NOT_FOUND
         if candidate.request.delivery is Delivery.UPLOAD:
-            return await self._store_upload(receive, record, scope["path"])
-        return await self._device_file(
-            candidate, identified, authenticated, record, base_url, address, headers
+            return Upload(record)
+        return self._device_file(
+            candidate, identified, authenticated, record, base_url, address, headers, snapshot
         )
 
-    async def _authenticate(
+    def _authenticate(
         self,
-        scope: Scope,
-        method: str,
-        headers: dict[bytes, str],
+        request: PhoneRequest,
         mac: str,
         address: str | None,
-    ) -> DeviceEntry | Answer:
+        entry: DeviceEntry | None,
+    ) -> DeviceEntry | Answer | Needs:
         """The device entry when the request carries its credentials; else the refusal,
         the same whether the MAC is unknown, another device's or the password wrong."""
-        credentials = parse_authorization(headers.get(b"authorization"))
+        credentials = parse_authorization(request.headers.get(b"authorization"))
         if credentials is None:
             return self._challenge()
         wait = max(
@@ -247,18 +297,16 @@ class PhoneFiles:
             # An expired nonce, or one from before a restart: the handshake starts again,
             # and that is no failed attempt.
             return self._challenge(stale=state is NonceState.STALE)
-        entry = self.cache.device(mac)
         if entry is None:
-            looked_up = await self._look_up(mac)
-            if isinstance(looked_up, Answer):
-                return looked_up
-            entry = looked_up
-        matches = check_response(credentials, entry.user, entry.ha1, method)
+            entry = self.cache.device(mac)
+            if entry is None:
+                return Needs.DEVICE
+        matches = check_response(credentials, entry.user, entry.ha1, request.method)
         if (
             not matches
             or entry.record is None
             or credentials.realm != self.options.realm
-            or not _same_target(credentials.uri, scope)
+            or not _same_target(credentials.uri, request.target)
         ):
             self.device_failures.failed(mac)
             self.address_failures.failed(address or "-")
@@ -314,9 +362,9 @@ class PhoneFiles:
             if rendered is None:
                 return answers.RENDER_FAILED
             self.cache.put_public_file(key, rendered, self.cache.generation)
-        return _file_answer(rendered, headers, secret=False)
+        return _file_answer(rendered, headers)
 
-    async def _device_file(
+    def _device_file(
         self,
         candidate: Candidate,
         identified: Identified,
@@ -325,9 +373,12 @@ class PhoneFiles:
         base_url: str,
         address: str | None,
         headers: dict[bytes, str],
-    ) -> Answer:
+        snapshot: Snapshot | None,
+    ) -> Answer | Needs:
         request = candidate.request
-        snapshot = await self._snapshot()
+        snapshot = snapshot or self.cache.snapshot
+        if snapshot is None:
+            return Needs.SNAPSHOT
         estate = snapshot.estate
         if entry.located is not None and entry.located[0] == address:
             choice = entry.located[1]  # same generation, same address: same zone
@@ -346,7 +397,7 @@ class PhoneFiles:
                 return answers.RENDER_FAILED
             self.cache.put_device_file(entry, key, rendered)
         self._record_seen(record, identified, address, headers.get(b"user-agent"), choice.zone.name)
-        return _file_answer(rendered, headers, secret=request.secret)
+        return _file_answer(rendered, headers)
 
     def _render(
         self,
@@ -382,7 +433,7 @@ class PhoneFiles:
                 "serving the previous good file" if fallback else "answering 500",
             )
             return fallback
-        rendered = RenderedFile.of(body, request.media_type)
+        rendered = RenderedFile.of(body, request.media_type, request.secret)
         self._last_good[key] = rendered
         self._last_good.move_to_end(key)
         while len(self._last_good) > _LAST_GOOD_KEPT:
@@ -423,22 +474,13 @@ class PhoneFiles:
 # --- small helpers of the flow ---
 
 
-def _headers(scope: Scope) -> dict[bytes, str]:
-    wanted = (b"user-agent", b"authorization", b"if-none-match", b"host", b"content-length")
-    found: dict[bytes, str] = {}
-    for name, value in scope["headers"]:
-        if name in wanted and name not in found:
-            found[name] = value.decode("latin-1")
-    return found
-
-
-def _base_url(scope: Scope, headers: dict[bytes, str]) -> str:
+def _base_url(request: PhoneRequest) -> str:
     """scheme://host[:port] the phone used; a malformed Host falls back to our address."""
-    host = headers.get(b"host", "")
+    host = request.headers.get(b"host", "")
     if not _HOST.fullmatch(host):
-        server = scope.get("server")
+        server = request.server
         host = f"{server[0]}:{server[1]}" if server else "localhost"
-    return f"{scope.get('scheme', 'http')}://{host}"
+    return f"{request.scheme}://{host}"
 
 
 def _declared_length(headers: dict[bytes, str]) -> int:
@@ -446,11 +488,8 @@ def _declared_length(headers: dict[bytes, str]) -> int:
     return int(value) if value.isdigit() else 0
 
 
-def _same_target(uri: str, scope: Scope) -> bool:
+def _same_target(uri: str, target: bytes) -> bool:
     """The digest was computed for this request's target (path and query)."""
-    target = scope.get("raw_path") or scope["path"].encode()
-    if scope.get("query_string"):
-        target += b"?" + scope["query_string"]
     given = uri.encode("latin-1", "replace")
     if given.startswith((b"http://", b"https://")):  # the absolute form some clients send
         parts = urlsplit(uri)
@@ -460,11 +499,11 @@ def _same_target(uri: str, scope: Scope) -> bool:
     return given == target
 
 
-def _file_answer(rendered: RenderedFile, headers: dict[bytes, str], secret: bool) -> Answer:
+def _file_answer(rendered: RenderedFile, headers: dict[bytes, str]) -> Answer:
     wanted = headers.get(b"if-none-match")
     if wanted and _etag_matches(wanted, rendered.etag):
-        return answers.not_modified(rendered.etag)
-    return answers.file(rendered.body, rendered.media_type, rendered.etag, secret)
+        return rendered.not_modified
+    return rendered.ok
 
 
 def _etag_matches(header: str, etag: str) -> bool:
