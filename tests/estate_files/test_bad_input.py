@@ -132,6 +132,17 @@ clusters:
         "clusters[0] hosted › partners[0] initech › domain: voice.globex.example is already "
         "the domain of cluster globex",
     ),
+    "partner domain nested in a cluster's": (
+        """
+clusters:
+  - name: hosted
+    partners:
+      - name: initech
+        domain: initech.p.example.net
+""",
+        "DNS zone initech.p.example.net (partner initech): domain: overlaps p.example.net "
+        "(cluster hosted); zones must not be nested",
+    ),
     "not YAML": (
         "clusters: [name: hosted\n",
         "bad.yaml: not valid YAML: YAML parse error at line 1, column 11",

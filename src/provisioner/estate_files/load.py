@@ -20,6 +20,7 @@ from sqlalchemy import Table, delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from provisioner.dns.records import build_records
 from provisioner.domain.errors import EstateErrors, InvalidValue
 from provisioner.estate_files.schema import (
     AccountEntry,
@@ -30,6 +31,7 @@ from provisioner.estate_files.schema import (
 )
 from provisioner.storage import models
 from provisioner.storage.database import Database
+from provisioner.storage.snapshot import load_estate
 
 Progress = Callable[[int, int], None]  # (devices done, devices in the file)
 
@@ -555,6 +557,14 @@ class _Loader:
 
     # the estate as a whole, after the file is applied
 
+    def check_publishable(self) -> None:
+        """The estate as it would be committed must make valid DNS zones: an estate DNS
+        cannot publish is refused here, not discovered later by a running server."""
+        try:
+            build_records(load_estate(self.session))
+        except EstateErrors as problems:
+            self.errors.extend(problems.errors)
+
     def check_estate(self) -> None:
         for account in self.accounts.values():
             where = f"account {account.name}"
@@ -634,6 +644,8 @@ def load_estate_file(
             if not loader.errors:
                 session.flush()
                 loader.check_estate()
+            if not loader.errors:
+                loader.check_publishable()
             if loader.errors:
                 raise EstateErrors(loader.errors)
         loader.result.change_id = session.info["change_id"]
