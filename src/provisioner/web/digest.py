@@ -21,8 +21,8 @@ import re
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 ALGORITHMS: Mapping[str, str] = {"SHA-256": "sha256", "MD5": "md5"}
 DEFAULT_NONCE_LIFETIME = 300.0  # seconds
@@ -49,8 +49,7 @@ def ha1_all(user: str, realm: str, password: str) -> dict[str, str]:
     return {algorithm: ha1(algorithm, user, realm, password) for algorithm in ALGORITHMS}
 
 
-@dataclass(frozen=True, slots=True)
-class DigestCredentials:
+class DigestCredentials(NamedTuple):  # immutable; built per request faster than a dataclass
     """The fields of an ``Authorization: Digest ...`` header that we use."""
 
     username: str
@@ -76,10 +75,10 @@ def parse_authorization(header: str | None) -> DigestCredentials | None:
     found = _PARAMETERS.findall(rest)
     if not found:
         return None
-    fields: dict[str, str] = {}
-    for name, quoted, bare in found:
-        value = quoted if "\\" not in quoted else _UNESCAPE.sub(r"\1", quoted)
-        fields[name.lower()] = value or bare
+    fields = {
+        name.lower(): (quoted if "\\" not in quoted else _UNESCAPE.sub(r"\1", quoted)) or bare
+        for name, quoted, bare in found
+    }
     algorithm = fields.get("algorithm", "MD5").upper()
     if algorithm not in ALGORITHMS or fields.get("qop", "").lower() != "auth":
         return None

@@ -223,7 +223,7 @@ class PhoneProtocol(asyncio.Protocol):
             size = end + 4
             head = self.head
             try:
-                head.parser.feed_data(bytes(buffer[:size]))
+                head.parser.feed_data(buffer if size == len(buffer) else buffer[:size])
             except httptools.HttpParserUpgrade:
                 self._hand_over()
                 return

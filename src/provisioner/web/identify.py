@@ -9,7 +9,7 @@ device record then says which vendor it is (`Identified.for_vendor`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from provisioner.vendors.base import Delivery, FileRequest, PhoneIdentity, VendorProfile
 
@@ -26,18 +26,19 @@ class Candidate:
 class Identified:
     candidates: tuple[Candidate, ...]  # never empty
     identity: PhoneIdentity | None  # what the User-Agent said, if it is one of the candidates'
+    # True when the answer depends on the device: authenticate first (read on every fetch)
+    needs_device: bool = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        needs = any(
+            c.request.secret or c.request.delivery is Delivery.UPLOAD for c in self.candidates
+        )
+        object.__setattr__(self, "needs_device", needs)
 
     @property
     def mac(self) -> str | None:
         """The MAC named by the path (all candidates of one path name the same one)."""
         return self.candidates[0].request.mac
-
-    @property
-    def needs_device(self) -> bool:
-        """True when the answer depends on the device: authenticate first."""
-        return any(
-            c.request.secret or c.request.delivery is Delivery.UPLOAD for c in self.candidates
-        )
 
     @property
     def public(self) -> Candidate:

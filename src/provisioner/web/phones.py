@@ -474,13 +474,23 @@ class PhoneFiles:
 # --- small helpers of the flow ---
 
 
+_BASE_URLS: dict[tuple[str, str, tuple[str, int] | None], str] = {}
+
+
 def _base_url(request: PhoneRequest) -> str:
     """scheme://host[:port] the phone used; a malformed Host falls back to our address."""
-    host = request.headers.get(b"host", "")
-    if not _HOST.fullmatch(host):
-        server = request.server
-        host = f"{server[0]}:{server[1]}" if server else "localhost"
-    return f"{request.scheme}://{host}"
+    key = (request.scheme, request.headers.get(b"host", ""), request.server)
+    found = _BASE_URLS.get(key)
+    if found is None:
+        host = key[1]
+        if not _HOST.fullmatch(host):
+            server = request.server
+            host = f"{server[0]}:{server[1]}" if server else "localhost"
+        found = f"{request.scheme}://{host}"
+        if len(_BASE_URLS) >= 4096:  # a few names and addresses in practice
+            _BASE_URLS.clear()
+        _BASE_URLS[key] = found
+    return found
 
 
 def _declared_length(headers: dict[bytes, str]) -> int:
