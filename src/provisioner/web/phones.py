@@ -59,6 +59,7 @@ from provisioner.web.identify import Candidate, Identified, firmware_of, identif
 from provisioner.web.locating import Locating
 from provisioner.web.lookup import DeviceLookups
 from provisioner.web.phone_request import PhoneRequest
+from provisioner.web.prepare import Preparer, Recipe
 from provisioner.web.problems import render_problem
 from provisioner.web.seen import SeenRecorder
 from provisioner.web.throttle import (
@@ -107,6 +108,8 @@ class PhoneOptions:
     per_device: Allowance = field(default_factory=lambda: PER_DEVICE)
     per_address: Allowance = field(default_factory=lambda: PER_ADDRESS)
     max_uncached_in_flight: int = 4096  # waiting uncached fetches; past it, 503
+    # files asked for in one generation and prepared again after a change (0: none)
+    prepare_after_change: int = 100_000
 
 
 def _nonce_secret_from_environment() -> bytes | None:
@@ -131,13 +134,22 @@ class PhoneFiles:
         self.profiles = tuple(profiles)
         self.options = options or PhoneOptions()
         self.cache = ConfigCache()
-        self.changes = ChangeWatcher(database, self.cache, self.options.change_poll_interval)
+        self.lookups = DeviceLookups(database, self.options.realm)
+        self.preparer = Preparer(
+            self.prepare,
+            self.lookups.get,
+            self._snapshot,
+            self.cache.put_device,
+            max_recipes=self.options.prepare_after_change,
+        )
+        self.changes = ChangeWatcher(
+            database, self.cache, self.options.change_poll_interval, self.preparer.changed
+        )
         self.seen = SeenRecorder(database, self.options.seen_flush_interval)
         self.nonces = Nonces(self.options.nonce_secret, self.options.nonce_lifetime)
         self.device_failures = FailureLimiter(self.options.per_device)
         self.address_failures = FailureLimiter(self.options.per_address)
         self.shedder = LoadShedder(self.options.max_uncached_in_flight)
-        self.lookups = DeviceLookups(database, self.options.realm)
         self._last_good: OrderedDict[Hashable, RenderedFile] = OrderedDict()
         self._snapshot_lock = asyncio.Lock()
         self._identified: dict[tuple[str, str, str | None], Identified | None] = {}
@@ -169,6 +181,7 @@ class PhoneFiles:
                 await task
         self._tasks = []
         self._started = False
+        await self.preparer.stop()
         await self.seen.flush()
 
     # --- the flow ---
@@ -375,10 +388,28 @@ class PhoneFiles:
         headers: dict[bytes, str],
         snapshot: Snapshot | None,
     ) -> Answer | Needs:
-        request = candidate.request
         snapshot = snapshot or self.cache.snapshot
         if snapshot is None:
             return Needs.SNAPSHOT
+        prepared = self._rendered(candidate, identified, entry, record, base_url, address, snapshot)
+        if prepared is None:
+            return answers.RENDER_FAILED
+        rendered, zone = prepared
+        self._record_seen(record, identified, address, headers.get(b"user-agent"), zone)
+        return _file_answer(rendered, headers)
+
+    def _rendered(
+        self,
+        candidate: Candidate,
+        identified: Identified,
+        entry: DeviceEntry,
+        record: DeviceRecord,
+        base_url: str,
+        address: str | None,
+        snapshot: Snapshot,
+    ) -> tuple[RenderedFile, str] | None:
+        """locate → settings → render (or the cache): the file and the zone it names."""
+        request = candidate.request
         estate = snapshot.estate
         if entry.located is not None and entry.located[0] == address:
             choice = entry.located[1]  # same generation, same address: same zone
@@ -394,10 +425,25 @@ class PhoneFiles:
             override = snapshot.overrides.for_device(record, request.vendor, request.kind)
             rendered = self._render(candidate, config, context, (record.mac, *key), override)
             if rendered is None:
-                return answers.RENDER_FAILED
+                return None
             self.cache.put_device_file(entry, key, rendered)
-        self._record_seen(record, identified, address, headers.get(b"user-agent"), choice.zone.name)
-        return _file_answer(rendered, headers)
+            self.preparer.remember(
+                (record.mac, *key), Recipe(record.mac, identified, base_url, address)
+            )
+        return rendered, choice.zone.name
+
+    def prepare(self, recipe: Recipe, entry: DeviceEntry, snapshot: Snapshot) -> object:
+        """The file a recipe asked for, made ready for the next fetch (`Preparer`): the
+        same steps as a fetch, with nothing answered or recorded; None if there is none."""
+        record = entry.record
+        if record is None:
+            return None
+        candidate = recipe.identified.for_vendor(record.vendor)
+        if candidate is None or candidate.request.delivery is not Delivery.RENDER:
+            return None
+        return self._rendered(
+            candidate, recipe.identified, entry, record, recipe.base_url, recipe.address, snapshot
+        )
 
     def _render(
         self,
