@@ -110,7 +110,12 @@ def start_provisioner(db_url: str, port: int, work: Path) -> subprocess.Popen[by
         stdout=(work / "serve.log").open("ab"),
         stderr=subprocess.STDOUT,
     )
-    wait_for(f"http://127.0.0.1:{port}/healthz", process, "provisioner serve")
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz", process, "provisioner serve")
+    except BaseException:
+        process.kill()  # never leave a server behind
+        process.wait()
+        raise
     return process
 
 
@@ -145,7 +150,12 @@ http {{
     process = subprocess.Popen(
         [nginx, "-c", str(conf), "-p", str(work)], stderr=(work / "nginx.log").open("ab")
     )
-    wait_for(f"http://127.0.0.1:{port}/", process, "nginx")
+    try:
+        wait_for(f"http://127.0.0.1:{port}/", process, "nginx")
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
     return process
 
 
@@ -215,7 +225,12 @@ def main() -> None:
 
         port, nginx_port = free_port(), free_port()
         server = start_provisioner(db_url, port, work)
-        nginx = start_nginx(static, nginx_port, work)
+        try:
+            nginx = start_nginx(static, nginx_port, work)
+        except BaseException:
+            server.terminate()
+            server.wait(timeout=10)
+            raise
         try:
             challenge = httpx.get(f"http://127.0.0.1:{port}/{macs[0]}.cfg")
             nonce = re.search(r'nonce="([^"]+)"', challenge.headers["www-authenticate"])
