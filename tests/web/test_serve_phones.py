@@ -4,6 +4,7 @@ by another digest implementation (httpx's), and last-seen written when it stops.
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 from pathlib import Path
 
@@ -52,3 +53,25 @@ def test_a_real_server_serves_a_phone_and_records_it_on_shutdown(tmp_path: Path)
             assert device.last_firmware == "108.86.0.20"
     finally:
         database.dispose()
+
+
+def test_sigterm_closes_idle_and_busy_phone_connections_and_exits(tmp_path: Path) -> None:
+    """The front door's connections take part in uvicorn's shutdown."""
+    process, port = start(tmp_path)
+    try:
+        wait_until_healthy(port, process)
+        idle = socket.create_connection(("127.0.0.1", port))
+        idle.sendall(b"GET /y000000000000.boot HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert idle.recv(65536).startswith(b"HTTP/1.1 200")
+        half = socket.create_connection(("127.0.0.1", port))
+        half.sendall(b"GET /y000000000000.boot HTTP/1.1\r\nHo")  # a head not finished
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, output
+    idle.settimeout(5)
+    assert idle.recv(1) == b""  # closed by the server
+    idle.close()
+    half.close()
