@@ -28,15 +28,19 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import make_url
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# bench/ holds dns.py and http.py, which would shadow dnspython and the standard library:
+# keep this script's own directory off the path, and put the repository on it.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
+sys.path.insert(0, str(HERE.parent))
 
-from bench.synthetic_estate import estate_yaml
-from provisioner.domain.effective import device_config
-from provisioner.domain.settings import DEFAULTS
-from provisioner.estate_files.load import load_estate_file, read_estate_file
-from provisioner.storage import migrate
-from provisioner.storage.database import Database
-from provisioner.storage.snapshot import load_device, load_estate
+from bench.synthetic_estate import estate_yaml  # noqa: E402
+from provisioner.domain.effective import device_config  # noqa: E402
+from provisioner.domain.settings import DEFAULTS  # noqa: E402
+from provisioner.estate_files.load import load_estate_file, read_estate_file  # noqa: E402
+from provisioner.storage import migrate  # noqa: E402
+from provisioner.storage.database import Database  # noqa: E402
+from provisioner.storage.snapshot import load_device, load_estate  # noqa: E402
 
 
 def device_rows(devices: int) -> tuple[list[tuple], list[tuple]]:
