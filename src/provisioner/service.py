@@ -1,5 +1,5 @@
-"""Running the service: the HTTP server (and, as they arrive, the DNS server) in one
-asyncio loop, stopped cleanly by Ctrl-C or SIGTERM."""
+"""Running the service: the HTTP server (phones' files, health) and the embedded DNS
+server in one asyncio loop, stopped cleanly by Ctrl-C or SIGTERM."""
 
 from __future__ import annotations
 
