@@ -61,3 +61,11 @@ def test_an_unsupported_database_url_is_a_clear_error() -> None:
     result = CliRunner().invoke(cli, ["--db", "mysql://root@127.0.0.1/test", "dump"])
     assert result.exit_code == 1
     assert "PROVISIONER_DB: 'mysql' is not supported" in result.output
+
+
+def test_db_status_shows_both_schema_versions(database: Database) -> None:
+    result = CliRunner().invoke(cli, ["--db", database.url, "db", "status"])
+    assert result.exit_code == 0, result.output
+    head = migrate.head_revision()
+    assert f"schema {head}" in result.output
+    assert f"this version needs schema {head}" in result.output
