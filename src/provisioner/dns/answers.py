@@ -123,15 +123,23 @@ def _copy(message: dns.message.Message) -> dns.message.Message:
     return copy
 
 
+def _wire(name: dns.name.Name) -> bytes:
+    """A name's uncompressed wire form (dnspython types it as optional: it returns None
+    only when asked to write into a file)."""
+    wire = name.to_wire()
+    assert wire is not None
+    return wire
+
+
 def _fixed_prepared(flags: int, rcode: int, authority: bytes, authority_count: int) -> Prepared:
     """A response whose tail does not depend on the question (NXDOMAIN, REFUSED): the
     authority section is rendered without compression."""
     high = (flags >> 8) & 0xFF
     low = (flags & 0xFF) | rcode
     forms = []
-    for edns in (False, True):
-        counts = struct.pack("!HHHH", 1, 0, authority_count, 1 if edns else 0)
-        tail = authority + (_OPT if edns else b"")
+    for with_edns in (False, True):
+        counts = struct.pack("!HHHH", 1, 0, authority_count, 1 if with_edns else 0)
+        tail = authority + (_OPT if with_edns else b"")
         size = 12 + _LONGEST_QUESTION + len(tail)  # an upper bound, whatever the question
         forms.append(Wire(_heads(bytes((high, low)) + counts), tail, size))
     plain, edns = forms
@@ -175,7 +183,7 @@ def prepare_answers(records: DnsRecords) -> Answers:
         for name, rdtype in zone.records:
             types_by_name.setdefault(name, []).append(rdtype)
         for name in _with_empty_non_terminals(zone.origin, types_by_name):
-            wire_name = name.to_wire()
+            wire_name = _wire(name)
             qlen = len(wire_name) + 4
             by_name[wire_name] = prepare_message(_nodata(name, soa), qlen)
             types = types_by_name.get(name, [])
@@ -191,7 +199,7 @@ def prepare_answers(records: DnsRecords) -> Answers:
                 by_name_and_type[wire_name + struct.pack("!HH", dns.rdatatype.ANY, IN)] = (
                     prepare_message(message, qlen)
                 )
-        nxdomain[zone.origin.to_wire()] = _fixed_prepared(
+        nxdomain[_wire(zone.origin)] = _fixed_prepared(
             dns.flags.QR | dns.flags.AA, dns.rcode.NXDOMAIN, _uncompressed(soa), 1
         )
     return Answers(

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from provisioner.dns.answers import Answers, prepare_answers
 from provisioner.dns.publish import current_records
@@ -23,7 +24,7 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 0.25
 QUIET_SECONDS = 30.0
 
-Listener = Callable[[DnsRecords, DnsRecords | None], Awaitable[None]]  # (new, old)
+Listener = Callable[[DnsRecords, DnsRecords | None], Coroutine[Any, Any, None]]  # (new, old)
 
 
 def load_answers(database: Database, options: DnsOptions | None = None) -> Answers:

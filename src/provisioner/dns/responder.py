@@ -206,7 +206,7 @@ def _header_only(p: bytes, rcode: int) -> bytes:
     return p[:2] + bytes((flags, rcode & 0x0F)) + b"\x00" * 8
 
 
-def _reply(query: dns.message.Message, rcode: int) -> bytes:
+def _reply(query: dns.message.Message, rcode: dns.rcode.Rcode) -> bytes:
     response = dns.message.make_response(query, our_payload=EDNS_PAYLOAD)
     response.flags &= ~dns.flags.AA
     response.set_rcode(rcode)

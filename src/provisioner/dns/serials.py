@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from typing import cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 
 from provisioner.storage.database import Database
 from provisioner.storage.models import DnsSerial
@@ -54,7 +55,7 @@ def publish_serials(
     same change gets the same serials.
     """
     wanted = sorted(set(domains))
-    table = DnsSerial.__table__
+    table = cast(Table, DnsSerial.__table__)
     with database.write_connection() as connection:
         rows = {
             row.domain: row
@@ -83,7 +84,7 @@ def publish_serials(
 
 def stored_serials(database: Database) -> dict[str, tuple[int, int]]:
     """Every stored domain → (serial, change id)."""
-    table = DnsSerial.__table__
+    table = cast(Table, DnsSerial.__table__)
     with database.engine.connect() as connection:
         return {
             row.domain: (row.serial, row.change_id) for row in connection.execute(select(table))

@@ -116,7 +116,7 @@ class TransferPolicy:
         return any(peer in ipaddress.ip_network(net, strict=False) for net in self.allow)
 
 
-def _rcode_only(query: dns.message.Message, rcode: int) -> bytes:
+def _rcode_only(query: dns.message.Message, rcode: dns.rcode.Rcode) -> bytes:
     response = dns.message.make_response(query)
     response.set_rcode(rcode)
     return response.to_wire()

@@ -180,6 +180,9 @@ class VendorProfile:
     )
     _unknown_extension: tuple[PathRule, ...] = field(init=False, repr=False, compare=False)
     _remembered: Callable[[str], FileRequest | None] = field(init=False, repr=False, compare=False)
+    _remembered_identity: Callable[[str], PhoneIdentity | None] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         # The rules worth trying for each extension, in their order (a dict lookup per path).
