@@ -83,10 +83,6 @@ class Database:
         self.url = url
         self.engine = create_database_engine(url)
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
-
     def describe(self) -> str:
         """The URL without its password, for logs and banners."""
         return make_url(self.url).render_as_string(hide_password=True)

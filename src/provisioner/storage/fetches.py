@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, delete, select, update
 
 from provisioner.storage import models
 from provisioner.storage.database import Database
+from provisioner.storage.locations import LOCATED_ZONE_ID
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,15 +32,7 @@ class Fetch:
 
 _TABLES = models.Base.metadata.tables
 _DEVICES = _TABLES["devices"]
-_ZONES = _TABLES["zones"]
-_ACCOUNTS = _TABLES["accounts"]
 _LOGS = _TABLES["device_logs"]
-_LOCATED_ZONE = (
-    select(_ZONES.c.id)
-    .join(_ACCOUNTS, _ACCOUNTS.c.cluster_id == _ZONES.c.cluster_id)
-    .where(_ACCOUNTS.c.id == _DEVICES.c.account_id, _ZONES.c.name == bindparam("b_zone"))
-    .scalar_subquery()
-)
 _SEEN = (
     update(_DEVICES)
     .where(_DEVICES.c.mac == bindparam("b_mac"))
@@ -48,7 +41,7 @@ _SEEN = (
         last_address=bindparam("b_address"),
         last_user_agent=bindparam("b_user_agent"),
         last_firmware=bindparam("b_firmware"),
-        located_zone_id=_LOCATED_ZONE,
+        located_zone_id=LOCATED_ZONE_ID,
     )
 )
 
@@ -64,7 +57,7 @@ def record_fetches(database: Database, fetches: Sequence[Fetch]) -> None:
             "b_address": (fetch.address or None) and fetch.address[:45],
             "b_user_agent": (fetch.user_agent or None) and fetch.user_agent[:255],
             "b_firmware": (fetch.firmware or None) and fetch.firmware[:64],
-            "b_zone": fetch.zone,
+            "located_zone": fetch.zone,
         }
         for fetch in fetches
     ]

@@ -52,12 +52,6 @@ def _owner_row(session: Session, layer: Layer, owner: str | None) -> Any:
     return row
 
 
-def read_layer(database: Database, layer: Layer, owner: str | None) -> dict[str, Any]:
-    with database.read() as session:
-        row = _owner_row(session, layer, owner)
-        return dict(row.settings or {})
-
-
 def change_layer(
     database: Database,
     layer: Layer,

@@ -10,11 +10,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from provisioner.storage import models
 from provisioner.storage.database import Database
+
+# The id of the zone named by the bound parameter ``located_zone`` in the updated device's
+# cluster (NULL for a name the cluster lacks): what an UPDATE of devices sets as
+# ``located_zone_id``.
+LOCATED_ZONE_ID = (
+    select(models.Zone.id)
+    .join(models.Account, models.Account.cluster_id == models.Zone.cluster_id)
+    .where(
+        models.Account.id == models.Device.account_id,
+        models.Zone.name == bindparam("located_zone"),
+    )
+    .scalar_subquery()
+)
 
 
 @dataclass(frozen=True)
@@ -49,20 +62,11 @@ def save_device_location(
     location = DeviceLocation(address, zone)
     if previous == location:
         return False
-    zone_id = (
-        select(models.Zone.id)
-        .join(models.Account, models.Account.cluster_id == models.Zone.cluster_id)
-        .where(models.Account.id == models.Device.account_id, models.Zone.name == zone)
-        .scalar_subquery()
-    )
     statement = (
         update(models.Device)
         .where(models.Device.mac == mac)
-        .values(
-            last_address=address[:45] if address else None,
-            located_zone_id=zone_id if zone is not None else None,
-        )
+        .values(last_address=address[:45] if address else None, located_zone_id=LOCATED_ZONE_ID)
         .execution_options(synchronize_session=False)
     )
     with database.write_connection() as connection:
-        return connection.execute(statement).rowcount > 0
+        return connection.execute(statement, {"located_zone": zone}).rowcount > 0

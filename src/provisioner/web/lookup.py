@@ -36,10 +36,6 @@ def lookup_devices(database: Database, macs: Sequence[str], realm: str) -> dict[
     return {mac: entry_for(mac, records.get(mac), realm) for mac in macs}
 
 
-def lookup_device(database: Database, mac: str, realm: str) -> DeviceEntry:
-    return lookup_devices(database, [mac], realm)[mac]
-
-
 class DeviceLookups:
     """Batches concurrent lookups: at most one query in flight, each for every MAC that
     was waiting (up to `max_batch`)."""
