@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from markupsafe import Markup, escape
 
 from provisioner.domain.estate import DeviceConfig, LineConfig
-from provisioner.domain.settings import Layer, LayerValues, merge
-from provisioner.vendors import RenderContext, profile
+from provisioner.domain.settings import Layer, LayerValues, Transport, merge
+from provisioner.vendors import RenderContext, profile, rendering
 from tests.vendors.helpers import BASE_URL, LINES, PLAIN_TRANSPORTS, config
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -199,3 +200,34 @@ def test_rendering_is_byte_for_byte_what_it_was(case: str) -> None:
 def test_every_golden_file_is_a_case() -> None:
     stale = sorted(p.stem for p in GOLDEN.glob("*.txt") if p.stem not in CASES)
     assert not stale
+
+
+class _Text(str):
+    pass
+
+
+VALUES = (
+    "plain",
+    "",
+    "a&b<c>\"d'e",
+    f"ctl{CONTROL}end",
+    "s\u2028e\x85c\u00a0",
+    "Zoë 📞",
+    0,
+    -5,
+    12345678901234567890,
+    True,
+    False,
+    1.5,
+    None,
+    _Text("sub\nclass <x>"),
+    Markup("<b>\n</b>"),
+    Transport.TLS,
+    ("a", "<b>"),
+)
+
+
+@pytest.mark.parametrize("value", VALUES, ids=repr)
+def test_one_call_per_value_prints_what_jinja_would(value: object) -> None:
+    assert rendering.text_output(value) == str(rendering.one_line(value))
+    assert rendering.xml_output(value) == str(escape(rendering.one_line(value)))

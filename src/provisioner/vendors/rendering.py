@@ -83,8 +83,13 @@ class _FastOutput(CodeGenerator):
     `text_output` or `xml_output`, instead of ``str``/``escape`` around ``finalize``.
     """
 
+    def _as_jinja(self, frame: Frame) -> bool:
+        # Inside {% autoescape %}, or another finalize than the one the two functions
+        # inline: print as Jinja does.
+        return frame.eval_ctx.volatile or self.environment.finalize is not one_line
+
     def _output_child_pre(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
-        if frame.eval_ctx.volatile:  # inside {% autoescape %}: as Jinja does it
+        if self._as_jinja(frame):
             super()._output_child_pre(node, frame, finalize)
         elif frame.eval_ctx.autoescape:
             self.write("environment.xml_output(")
@@ -92,7 +97,7 @@ class _FastOutput(CodeGenerator):
             self.write("environment.text_output(")
 
     def _output_child_post(self, node: nodes.Expr, frame: Frame, finalize: Any) -> None:
-        if frame.eval_ctx.volatile:
+        if self._as_jinja(frame):
             super()._output_child_post(node, frame, finalize)
         else:
             self.write(")")

@@ -71,8 +71,7 @@ TEMPLATES = {
 }
 
 
-def _line(line: Any, servers: common.Servers, settings: Mapping[str, Any]) -> dict[str, Any]:
-    codecs = settings["codecs"]
+def _line(line: Any, servers: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
     return {
         "index": line.index,
         "label": line.label,
@@ -80,6 +79,14 @@ def _line(line: Any, servers: common.Servers, settings: Mapping[str, Any]) -> di
         "auth_name": line.auth_name,
         "user_name": line.sip_user,
         "password": line.password,
+        **servers,
+        **settings,
+    }
+
+
+def _servers(servers: common.Servers) -> dict[str, Any]:
+    """The keys of a line that come from the servers: the same for every line."""
+    return {
         "server_address": servers.registrar_host,
         "server_port": servers.registrar_port,
         "transport_type": TRANSPORT_TYPE[servers.transport],
@@ -89,6 +96,13 @@ def _line(line: Any, servers: common.Servers, settings: Mapping[str, Any]) -> di
         "proxy_port": servers.proxy_port,
         "backup_proxy_address": servers.secondary_host,
         "backup_proxy_port": servers.secondary_port if servers.secondary_host else None,
+    }
+
+
+def _settings(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The keys of a line that come from the settings: the same for every line."""
+    codecs = settings["codecs"]
+    return {
         "codecs": [
             {
                 "name": name,
@@ -119,9 +133,11 @@ def variables(kind: str, config: DeviceConfig | None, context: RenderContext) ->
     settings = config.settings
     servers = common.servers(config)
     resync = settings["resync.interval"]
+    # Every line shares these (the templates and operator templates only read them).
+    of_servers, of_settings = _servers(servers), _settings(settings)
     return {
         "naptr": servers.naptr,
-        "lines": [_line(line, servers, settings) for line in common.lines(config)],
+        "lines": [_line(line, of_servers, of_settings) for line in common.lines(config)],
         "ntp_server": settings["ntp.server"],
         "resync_enable": 1 if resync else 0,
         "resync_minutes": max(1, resync // 60) if resync else None,
