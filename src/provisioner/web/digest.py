@@ -35,8 +35,12 @@ _MAX_HEADER = 4096
 _VERIFIED_KEPT = 100_000
 
 
+# the constructors themselves: `hashlib.new(name)` looks the name up on every call
+_CONSTRUCTORS = {"SHA-256": hashlib.sha256, "MD5": hashlib.md5}
+
+
 def _hash(algorithm: str, text: str) -> str:
-    return hashlib.new(ALGORITHMS[algorithm], text.encode("utf-8")).hexdigest()
+    return _CONSTRUCTORS[algorithm](text.encode("utf-8")).hexdigest()
 
 
 def ha1(algorithm: str, user: str, realm: str, password: str) -> str:
@@ -71,14 +75,13 @@ def parse_authorization(header: str | None) -> DigestCredentials | None:
     scheme, _, rest = header.strip().partition(" ")
     if scheme.lower() != "digest":
         return None
-    rest = rest.strip()
-    found = _PARAMETERS.findall(rest)
-    if not found:
+    fields: dict[str, str] = {}
+    for name, quoted, bare in _PARAMETERS.findall(rest):
+        if "\\" in quoted:
+            quoted = _UNESCAPE.sub(r"\1", quoted)
+        fields[name.lower()] = quoted or bare
+    if not fields:
         return None
-    fields = {
-        name.lower(): (quoted if "\\" not in quoted else _UNESCAPE.sub(r"\1", quoted)) or bare
-        for name, quoted, bare in found
-    }
     algorithm = fields.get("algorithm", "MD5").upper()
     if algorithm not in ALGORITHMS or fields.get("qop", "").lower() != "auth":
         return None
@@ -113,8 +116,10 @@ def check_response(
 ) -> bool:
     """True when user and response match; the same work whether or not the user matches."""
     expected = response_for(credentials, ha1_by_algorithm[credentials.algorithm], method)
+    # compare_digest takes str when both are ASCII; the user may not be, so bytes there
     user_ok = hmac.compare_digest(credentials.username.encode(), user.encode())
-    response_ok = hmac.compare_digest(credentials.response.encode(), expected.encode())
+    response = credentials.response
+    response_ok = response.isascii() and hmac.compare_digest(response, expected)
     return user_ok & response_ok
 
 
