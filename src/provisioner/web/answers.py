@@ -45,11 +45,11 @@ class Answer:
         await send({"type": "http.response.body", "body": b"" if head_only else self.body})
 
 
+_PHRASES = {status.value: status.phrase.encode() for status in http.HTTPStatus}
+
+
 def _phrase(status: int) -> bytes:
-    try:
-        return http.HTTPStatus(status).phrase.encode()
-    except ValueError:
-        return b""
+    return _PHRASES.get(status, b"")
 
 
 NOT_FOUND = Answer(404, b"no such file\n")

@@ -40,15 +40,22 @@ class RenderedFile:
     media_type: str
     etag: str  # quoted, as sent
     secret: bool = False  # carries a secret: never stored by caches on the way
-    # the answers, prepared once: 200 with the file, and 304
+    # the answers, prepared once: 200 with the file now, 304 when first asked for
     ok: Answer = field(init=False, repr=False, compare=False)
-    not_modified: Answer = field(init=False, repr=False, compare=False)
+    _not_modified: Answer | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         object.__setattr__(
             self, "ok", answers.file(self.body, self.media_type, self.etag, self.secret)
         )
-        object.__setattr__(self, "not_modified", answers.not_modified(self.etag))
+
+    @property
+    def not_modified(self) -> Answer:
+        answer = self._not_modified
+        if answer is None:
+            answer = answers.not_modified(self.etag)
+            object.__setattr__(self, "_not_modified", answer)
+        return answer
 
     @classmethod
     def of(cls, body: bytes, media_type: str, secret: bool = False) -> RenderedFile:
@@ -65,6 +72,8 @@ class DeviceEntry:
     user: str
     ha1: Mapping[str, str]  # algorithm → H(user:realm:password)
     located: tuple[str | None, ZoneChoice] | None = None  # (address, zone chosen for it)
+    # the last request answered, and its answer: (identified, base URL, address, file, zone)
+    route: tuple[object, str, str | None, RenderedFile, str] | None = None
     files: OrderedDict[Hashable, RenderedFile] = field(default_factory=OrderedDict)
 
 

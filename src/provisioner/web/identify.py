@@ -54,6 +54,18 @@ def identify(
     """The candidates for `path` under `method`, narrowed by the User-Agent; None if no
     vendor serves that path."""
     upload = method == "PUT"
+    # The usual case first: the first profile that reads the User-Agent and serves the
+    # path is the answer, found without matching the path against every vendor. (The
+    # full scan below would pick the same one: the first candidate whose profile reads
+    # the User-Agent.) Both lookups are remembered by the profiles.
+    if user_agent:
+        for profile in profiles:
+            identity = profile.identify(user_agent)
+            if identity is None:
+                continue
+            request = profile.match(path)
+            if request is not None and (request.delivery is Delivery.UPLOAD) == upload:
+                return Identified((Candidate(profile, request),), identity)
     candidates = []
     for profile in profiles:
         request = profile.match(path)
@@ -64,13 +76,9 @@ def identify(
         candidates.append(Candidate(profile, request))
     if not candidates:
         return None
-    identity = None
-    for candidate in candidates:
-        identity = candidate.profile.identify(user_agent)
-        if identity is not None:
-            candidates = [c for c in candidates if c.profile.name == identity.vendor]
-            break
-    return Identified(tuple(candidates), identity)
+    # No candidate's profile reads this User-Agent (else the loop above had returned):
+    # the device record will say which vendor it is.
+    return Identified(tuple(candidates), None)
 
 
 def firmware_of(

@@ -409,6 +409,14 @@ class PhoneFiles:
         snapshot: Snapshot,
     ) -> tuple[RenderedFile, str] | None:
         """locate → settings → render (or the cache): the file and the zone it names."""
+        route = entry.route
+        if (
+            route is not None
+            and route[0] is identified
+            and route[1] == base_url
+            and route[2] == address
+        ):
+            return route[3], route[4]  # this device's last answer: the same request again
         request = candidate.request
         estate = snapshot.estate
         if entry.located is not None and entry.located[0] == address:
@@ -430,6 +438,7 @@ class PhoneFiles:
             self.preparer.remember(
                 (record.mac, *key), Recipe(record.mac, identified, base_url, address)
             )
+        entry.route = (identified, base_url, address, rendered, choice.zone.name)
         return rendered, choice.zone.name
 
     def prepare(self, recipe: Recipe, entry: DeviceEntry, snapshot: Snapshot) -> object:
