@@ -77,7 +77,7 @@ def tune_garbage_collector() -> None:
     later collection. Reference counting still frees everything without cycles at once."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(20_000, 20, 20)
+    gc.set_threshold(100_000, 50, 100)
 
 
 class _HttpServer(uvicorn.Server):
