@@ -45,7 +45,10 @@ class Identified:
         return self.candidates[0]
 
     def for_vendor(self, vendor: str) -> Candidate | None:
-        return next((c for c in self.candidates if c.profile.name == vendor), None)
+        for candidate in self.candidates:
+            if candidate.profile.name == vendor:
+                return candidate
+        return None
 
 
 def identify(

@@ -299,12 +299,13 @@ class PhoneFiles:
         credentials = parse_authorization(request.headers.get(b"authorization"))
         if credentials is None:
             return self._challenge()
-        wait = max(
-            self.device_failures.retry_after(mac),
-            self.address_failures.retry_after(address or "-"),
-        )
-        if wait > 0:
-            return answers.slow_down(math.ceil(wait))
+        if self.device_failures or self.address_failures:  # (both empty: nobody failed)
+            wait = max(
+                self.device_failures.retry_after(mac),
+                self.address_failures.retry_after(address or "-"),
+            )
+            if wait > 0:
+                return answers.slow_down(math.ceil(wait))
         state = self.nonces.check(credentials.nonce)
         if state is not NonceState.VALID:
             # An expired nonce, or one from before a restart: the handshake starts again,
