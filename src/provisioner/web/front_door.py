@@ -37,6 +37,7 @@ from uvicorn.server import ServerState
 
 from provisioner.web import answers
 from provisioner.web.answers import Answer
+from provisioner.web.digest import parse_authorization
 from provisioner.web.identify import Identified
 from provisioner.web.phone_request import WANTED, PhoneRequest, split_target
 from provisioner.web.phones import Needs, PhoneFiles, Upload
@@ -268,6 +269,7 @@ class PhoneProtocol(asyncio.Protocol):
                 self.client,
                 self.server,
                 self.scheme,
+                parse_authorization(headers.get(b"authorization")),
             )
             decided: Answer | Needs | Upload | None = None
             if self.phones.started:

@@ -10,6 +10,8 @@ from typing import Any, NamedTuple
 
 import httptools
 
+from provisioner.web.digest import DigestCredentials, parse_authorization
+
 RawHeaders = Sequence[tuple[bytes, bytes]]
 
 WANTED = frozenset((b"user-agent", b"authorization", b"if-none-match", b"host", b"content-length"))
@@ -32,7 +34,10 @@ class PhoneRequest(NamedTuple):  # immutable, and built per request faster than 
     raw_headers: RawHeaders  # names lower-case; read for trusted proxies' headers
     client: tuple[str, int] | None
     server: tuple[str, int] | None
-    scheme: str = "http"
+    scheme: str
+    # the Authorization header's Digest credentials, read once (None: absent or unusable);
+    # a fetch that waits for its device is decided twice and reads them once
+    credentials: DigestCredentials | None
 
     @property
     def user_agent(self) -> str | None:
@@ -45,15 +50,17 @@ class PhoneRequest(NamedTuple):  # immutable, and built per request faster than 
             target += b"?" + scope["query_string"]
         client = scope.get("client")
         server = scope.get("server")
+        headers = wanted_headers(scope["headers"])
         return cls(
             method=scope["method"],
             path=scope["path"],
             target=target,
-            headers=wanted_headers(scope["headers"]),
+            headers=headers,
             raw_headers=scope["headers"],
             client=(str(client[0]), int(client[1])) if client else None,
             server=(str(server[0]), int(server[1] or 0)) if server else None,
             scheme=scope.get("scheme", "http"),
+            credentials=parse_authorization(headers.get(b"authorization")),
         )
 
 

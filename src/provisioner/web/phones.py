@@ -53,7 +53,6 @@ from provisioner.web.digest import (
     NonceState,
     challenges,
     check_response,
-    parse_authorization,
 )
 from provisioner.web.identify import Candidate, Identified, firmware_of, identify
 from provisioner.web.locating import Locating
@@ -296,7 +295,7 @@ class PhoneFiles:
     ) -> DeviceEntry | Answer | Needs:
         """The device entry when the request carries its credentials; else the refusal,
         the same whether the MAC is unknown, another device's or the password wrong."""
-        credentials = parse_authorization(request.headers.get(b"authorization"))
+        credentials = request.credentials
         if credentials is None:
             return self._challenge()
         if self.device_failures or self.address_failures:  # (both empty: nobody failed)
