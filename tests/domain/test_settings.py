@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -10,9 +11,12 @@ from hypothesis import strategies as st
 
 from provisioner.domain.errors import InvalidValue
 from provisioner.domain.settings import (
+    RULE_KEYS,
     SCHEMA,
     Layer,
     LayerValues,
+    Provenance,
+    Transport,
     merge,
     parse_assignments,
     stack,
@@ -159,3 +163,87 @@ def test_merging_onto_a_prepared_base_equals_merging_everything_at_once(
     assert {key: in_two_steps.source(key) for key in SCHEMA} == {
         key: at_once.source(key) for key in SCHEMA
     }
+
+
+# Layers that leave what the rules read and write alone: `merge` starts from the base with
+# the rules already applied.
+quiet_layers = layers.map(
+    lambda items: [
+        LayerValues(
+            item.layer,
+            {key: value for key, value in item.values.items() if key not in RULE_KEYS},
+            item.owner,
+        )
+        for item in items
+    ]
+)
+
+
+@given(layers, quiet_layers)
+def test_layers_that_leave_the_rules_alone_merge_onto_the_ruled_base_as_at_once(
+    shared: list[LayerValues], own: list[LayerValues]
+) -> None:
+    at_once = merge(shared + own)
+    base = stack(shared)
+    before = (dict(base.values), dict(base.provenance))
+    for _ in range(2):  # the base is reused, never changed
+        onto_base = merge(own, base)
+        assert dict(onto_base) == dict(at_once)
+        assert list(onto_base) == list(at_once)
+        assert {key: onto_base.source(key) for key in SCHEMA} == {
+            key: at_once.source(key) for key in SCHEMA
+        }
+    assert (dict(base.values), dict(base.provenance)) == before
+
+
+@given(layers, st.integers(0, 6), st.integers(0, 6))
+def test_stacking_in_several_steps_equals_merging_everything_at_once(
+    stack_of_layers: list[LayerValues], first: int, second: int
+) -> None:
+    first, second = sorted((first, second))
+    base = stack(stack_of_layers[first:second], stack(stack_of_layers[:first]))
+    in_steps = merge(stack_of_layers[second:], base)
+    at_once = merge(stack_of_layers)
+    assert dict(in_steps) == dict(at_once)
+    assert {key: in_steps.source(key) for key in SCHEMA} == {
+        key: at_once.source(key) for key in SCHEMA
+    }
+
+
+def test_a_merge_leaves_its_layers_and_base_as_they_were() -> None:
+    base = stack([LayerValues(Layer.CLUSTER, {"transport": "udp", "registrar.port": 5060}, "c")])
+    device = {"transport": "dns-naptr"}
+    effective = merge([LayerValues(Layer.DEVICE, device, "0015")], base)
+    assert effective["registrar.port"] == 0
+    assert device == {"transport": "dns-naptr"}
+    assert base.values["registrar.port"] == 5060
+    assert merge([], base)["registrar.port"] == 5060
+    assert merge([], base).source("registrar.port") == Provenance(Layer.CLUSTER, "c")
+
+
+def test_provenance_keeps_the_layer_and_owner_it_was_given() -> None:
+    for layer in SETTABLE_LAYERS:
+        source = merge([LayerValues(layer, {"language": "fr"}, "x")]).source("language")
+        assert source == Provenance(layer, "x")
+        assert source.layer is layer
+    unowned = merge([LayerValues(Layer.GLOBAL, {"language": "fr"})]).source("language")
+    assert unowned == Provenance(Layer.GLOBAL) and str(unowned) == "global"
+
+
+def test_the_transport_property_is_the_enum_member() -> None:
+    for transport in Transport:
+        effective = merge([LayerValues(Layer.DEVICE, {"transport": transport.value}, "x")])
+        assert effective.transport is transport
+
+
+def test_layer_values_is_the_frozen_dataclass_it_declares() -> None:
+    layer = LayerValues(Layer.ACCOUNT, {"language": "fr"}, "dental")
+    assert LayerValues(Layer.ACCOUNT, {"language": "fr"}) == dataclasses.replace(layer, owner=None)
+    assert [f.name for f in dataclasses.fields(LayerValues)] == list(vars(layer))
+    assert LayerValues(Layer.GLOBAL, {}).owner is None
+    assert (
+        repr(layer)
+        == "LayerValues(layer=<Layer.ACCOUNT: 5>, values={'language': 'fr'}, owner='dental')"
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        layer.owner = "other"  # type: ignore[misc]

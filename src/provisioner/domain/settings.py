@@ -16,10 +16,12 @@ The result, `EffectiveSettings`, carries for every key its value and where it ca
 
 from __future__ import annotations
 
+import functools
 import zoneinfo
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum, StrEnum
+from operator import attrgetter
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,6 +35,10 @@ class Transport(StrEnum):
     UDP = "udp"
     TCP = "tcp"
     TLS = "tls"
+
+
+_TRANSPORTS: Mapping[str, Transport] = MappingProxyType({t.value: t for t in Transport})
+_DNS_NAPTR = Transport.DNS_NAPTR.value
 
 
 class Layer(int, Enum):
@@ -298,6 +304,9 @@ SCHEMA: Mapping[str, SettingKey] = MappingProxyType(
 PORT_KEYS = ("outbound_proxy.port", "registrar.port")
 SECONDARY_KEYS = ("secondary_proxy.host", "secondary_proxy.port")
 SECRET_KEYS = frozenset(key.name for key in SCHEMA.values() if key.secret)
+# What the rules read and write: a layer setting none of these leaves the rules' outcome as
+# it was before that layer (see `merge`).
+RULE_KEYS = frozenset(("transport", *PORT_KEYS, *SECONDARY_KEYS))
 
 
 def parse_value(key: str, value: object, where: str) -> Any:
@@ -344,13 +353,19 @@ def to_storable(value: Any) -> Any:
 # --- the merge ---
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class LayerValues:
     """The values one layer sets. `owner` names the cluster, partner, account or device."""
 
     layer: Layer
     values: Mapping[str, Any]
     owner: str | None = None
+
+    def __init__(self, layer: Layer, values: Mapping[str, Any], owner: str | None = None) -> None:
+        # What the generated __init__ does, without a frozen object.__setattr__ per field:
+        # one is built per device on the phones' hot path.
+        fields = self.__dict__
+        fields["layer"], fields["values"], fields["owner"] = layer, values, owner
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,9 +400,10 @@ class EffectiveSettings(Mapping[str, Any]):
     __slots__ = ("_provenance", "_values")
 
     def __init__(self, values: dict[str, Any], provenance: dict[str, Provenance]) -> None:
-        # Takes ownership of both dicts (merge builds them for this object alone).
-        self._values = MappingProxyType(values)
-        self._provenance = MappingProxyType(provenance)
+        # Takes ownership of both dicts (merge builds them for this object alone, and
+        # nothing here changes them).
+        self._values = values
+        self._provenance = provenance
 
     def __getitem__(self, key: str) -> Any:
         return self._values[key]
@@ -406,7 +422,7 @@ class EffectiveSettings(Mapping[str, Any]):
 
     @property
     def transport(self) -> Transport:
-        return Transport(self._values["transport"])
+        return _TRANSPORTS[self._values["transport"]]
 
 
 @dataclass(frozen=True)
@@ -417,23 +433,57 @@ class Stacked:
     only its own per device, keeps resolution cheap. Merging onto a base gives exactly
     what merging everything at once gives: a value never replaces one set by a higher
     layer, whatever the order of the calls.
+
+    Built with the base, once, for the merges onto it: plain dicts of its values and
+    provenance (copying a dict costs a tenth of copying a mapping proxy), as they are and
+    with the rules applied. `merge` starts from the latter when the layers it adds set
+    none of the keys the rules read or write (`RULE_KEYS`): the same result as applying
+    the rules after the merge.
     """
 
     values: Mapping[str, Any]
     provenance: Mapping[str, Provenance]
+    _plain: tuple[dict[str, Any], dict[str, Provenance]] = field(
+        init=False, repr=False, compare=False
+    )
+    _finished: tuple[dict[str, Any], dict[str, Provenance]] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        values, provenance = dict(self.values), dict(self.provenance)
+        object.__setattr__(self, "_plain", (values, provenance))
+        finished_values, finished_provenance = values.copy(), provenance.copy()
+        _apply_rules(finished_values, finished_provenance)
+        object.__setattr__(self, "_finished", (finished_values, finished_provenance))
+
+
+def _apply_rules(values: dict[str, Any], provenance: dict[str, Provenance]) -> None:
+    if values["transport"] == _DNS_NAPTR:
+        for key in PORT_KEYS:
+            values[key] = 0
+            provenance[key] = _NAPTR_RULE_PORT
+        for key in SECONDARY_KEYS:
+            values[key] = None
+            provenance[key] = _NAPTR_RULE_SECONDARY
 
 
 _DEFAULT_SOURCE = Provenance(Layer.DEFAULT)
+# The provenance of a layer's values, (layer, owner) → Provenance: the same few (an
+# account's, a partner's) for many devices, and a Provenance costs more to build than to
+# find. Equal either way: provenances are values.
+_source = functools.lru_cache(maxsize=4096, typed=True)(Provenance)
 NOTHING_STACKED = Stacked(DEFAULTS.values, dict.fromkeys(DEFAULTS.values, _DEFAULT_SOURCE))
+_ORDER = attrgetter("layer")
 
 
 def _stack_into(
     values: dict[str, Any], provenance: dict[str, Provenance], layers: Sequence[LayerValues]
 ) -> None:
-    for layer in sorted(layers, key=lambda item: item.layer):
+    for layer in sorted(layers, key=_ORDER) if len(layers) > 1 else layers:
         if not layer.values:
             continue
-        source = Provenance(layer.layer, layer.owner)
+        source = _source(layer.layer, layer.owner)
         rank = layer.layer
         for key, value in layer.values.items():
             if provenance[key].layer <= rank:
@@ -443,7 +493,7 @@ def _stack_into(
 
 def stack(layers: Sequence[LayerValues], base: Stacked = NOTHING_STACKED) -> Stacked:
     """Merge `layers` onto `base` (lower layers win), without the rules."""
-    values, provenance = dict(base.values), dict(base.provenance)
+    values, provenance = base._plain[0].copy(), base._plain[1].copy()
     _stack_into(values, provenance, layers)
     return Stacked(MappingProxyType(values), MappingProxyType(provenance))
 
@@ -454,20 +504,18 @@ def merge(layers: Sequence[LayerValues], base: Stacked = NOTHING_STACKED) -> Eff
     Layers are expected to hold validated values (`validate_layer`); this function is on
     the phones' hot path and does no validation of its own.
     """
-    values, provenance = dict(base.values), dict(base.provenance)
+    start = base._finished
+    for layer in layers:
+        if not RULE_KEYS.isdisjoint(layer.values):
+            start = base._plain
+            break
+    # Without a layer that touches what the rules read or write, the rules applied to the
+    # base hold: applying them again would change nothing.
+    values, provenance = start[0].copy(), start[1].copy()
     _stack_into(values, provenance, layers)
-    _apply_rules(values, provenance)
+    if start is base._plain:
+        _apply_rules(values, provenance)
     return EffectiveSettings(values, provenance)
-
-
-def _apply_rules(values: dict[str, Any], provenance: dict[str, Provenance]) -> None:
-    if values["transport"] == Transport.DNS_NAPTR.value:
-        for key in PORT_KEYS:
-            values[key] = 0
-            provenance[key] = _NAPTR_RULE_PORT
-        for key in SECONDARY_KEYS:
-            values[key] = None
-            provenance[key] = _NAPTR_RULE_SECONDARY
 
 
 def mask(key: str, value: Any) -> Any:
