@@ -271,3 +271,35 @@ def test_the_same_rows_as_the_plain_update(
     stored = _stored(estate)
     assert stored == _stored(reference)
     assert sum(row[0] is not None for row in stored.values()) >= max(sizes) * 0.9
+
+
+def test_odd_batches_store_the_same_rows_as_the_plain_update(
+    estate: Database, another_database: Callable[[], Database]
+) -> None:
+    """Naive times, naive and aware times in one batch, and (SQLite, which keeps them) NUL
+    characters: still the rows the plain UPDATE leaves."""
+    reference = _load(another_database())
+    naive = AT.replace(tzinfo=None)
+    batches = [
+        [Fetch(BENCH[20], naive, "192.0.2.1", "ua", "fw", "east")],
+        [
+            Fetch(BENCH[21], naive, "192.0.2.2", "ua", "fw", "west"),
+            Fetch(OTHER[21], AT, "192.0.2.3", "ua", "fw", "south"),
+        ],
+    ]
+    if estate.engine.dialect.name == "sqlite":
+        batches.append(
+            [
+                Fetch(BENCH[22], AT, "192.0.2.4", "nul\x00inside", "\x00", "east"),
+                Fetch(OTHER[22], AT, "192.0.2.5", "back\\u0000slash", "fw", "east"),
+            ]
+        )
+    for batch in batches:
+        record_fetches(estate, batch)
+        _reference(reference, batch)
+    stored = _stored(estate)
+    assert stored == _stored(reference)
+    assert stored[BENCH[21]][1:] == ("192.0.2.2", "ua", "fw", "bench", "west")
+    if estate.engine.dialect.name == "sqlite":
+        assert stored[BENCH[22]][2:4] == ("nul\x00inside", "\x00")
+        assert stored[OTHER[22]][2] == "back\\u0000slash"
