@@ -13,6 +13,7 @@ and ``Alternate_Outbound_Proxy_n_`` empty, ``Dual_Registration_n_ = No``. SPA mo
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -98,6 +99,12 @@ def _line(line: Any, servers: common.Servers, dtmf: str) -> dict[str, Any]:
     }
 
 
+@functools.lru_cache(maxsize=512)
+def _preferred(codecs: tuple[str, ...]) -> str | None:
+    """The first codec Cisco knows, for one codecs setting (a handful in an estate)."""
+    return next((CODEC[name] for name in codecs if name in CODEC), None)
+
+
 def variables(kind: str, config: DeviceConfig | None, context: RenderContext) -> dict[str, Any]:
     profile_rule = f"{common.base_url(config, context)}/$MA.xml"
     if kind in ("spa-bootstrap", "mpp-bootstrap"):
@@ -107,13 +114,13 @@ def variables(kind: str, config: DeviceConfig | None, context: RenderContext) ->
     config = common.require(config, kind)
     settings = config.settings
     servers = common.servers(config)
-    preferred = next((CODEC[name] for name in settings["codecs"] if name in CODEC), None)
+    dtmf = DTMF[settings["dtmf"]]
     return {
         "naptr": servers.naptr,
         "profile_rule": profile_rule,
         "resync_periodic": settings["resync.interval"],
-        "lines": [_line(line, servers, DTMF[settings["dtmf"]]) for line in common.lines(config)],
-        "preferred_codec": preferred,
+        "lines": [_line(line, servers, dtmf) for line in common.lines(config)],
+        "preferred_codec": _preferred(tuple(settings["codecs"])),
         "ntp_server": settings["ntp.server"],
         "voicemail": settings["voicemail.number"],
         "admin_password": settings["admin.password"],

@@ -134,11 +134,13 @@ def variables(kind: str, config: DeviceConfig | None, context: RenderContext) ->
     config = common.require(config, kind)
     settings = config.settings
     servers = common.servers(config)
-    known = [line for line in common.lines(config) if line.index in ACCOUNT_KEYS]
+    lines = common.lines(config)
     return {
         "naptr": servers.naptr,
-        "accounts": [(line.index, _account(line, servers)) for line in known],
-        "skipped_lines": [line.index for line in common.lines(config) if line not in known],
+        "accounts": [
+            (line.index, _account(line, servers)) for line in lines if line.index in ACCOUNT_KEYS
+        ],
+        "skipped_lines": [line.index for line in lines if line.index not in ACCOUNT_KEYS],
         "phone": [
             (NTP_SERVER, settings["ntp.server"]),
             *([(ADMIN_PASSWORD, settings["admin.password"])] if settings["admin.password"] else []),

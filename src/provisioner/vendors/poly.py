@@ -13,6 +13,7 @@ Failover: ``reg.x.server.1.transport`` and ``reg.x.outboundProxy.transport`` =
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -90,6 +91,16 @@ def _registration(line: Any, servers: common.Servers) -> dict[str, Any]:
     }
 
 
+@functools.lru_cache(maxsize=512)
+def _codec_priorities(codecs: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    """(Poly's codec key, its priority or 0) for one codecs setting (a handful in an
+    estate: worked out once each)."""
+    return tuple(
+        (key, codecs.index(name) + 1 if name in codecs else 0)
+        for name, key in CODEC_PREFERENCE.items()
+    )
+
+
 def variables(kind: str, config: DeviceConfig | None, context: RenderContext) -> dict[str, Any]:
     if kind == "master":
         return {"config_files": device_file(context.mac) if context.mac else ""}
@@ -100,7 +111,6 @@ def variables(kind: str, config: DeviceConfig | None, context: RenderContext) ->
     config = common.require(config, kind)
     settings = config.settings
     servers = common.servers(config)
-    codecs = settings["codecs"]
     enable, offer, require = SRTP[settings["srtp"]]
     resync = settings["resync.interval"]
     return {
@@ -110,10 +120,7 @@ def variables(kind: str, config: DeviceConfig | None, context: RenderContext) ->
         "ntp_server": settings["ntp.server"],
         "polling_enabled": 1 if resync else 0,
         "polling_period": resync or None,
-        "codecs": [
-            (key, codecs.index(name) + 1 if name in codecs else 0)
-            for name, key in CODEC_PREFERENCE.items()
-        ],
+        "codecs": list(_codec_priorities(tuple(settings["codecs"]))),
         "srtp": {"enable": enable, "offer": offer, "require": require},
         "voicemail": settings["voicemail.number"],
         "admin_password": settings["admin.password"],

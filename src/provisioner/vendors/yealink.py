@@ -11,6 +11,7 @@ outbound proxy on with the zone's proxy name and port 0; ``sip_server.2`` and
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -101,19 +102,21 @@ def _servers(servers: common.Servers) -> dict[str, Any]:
 
 def _settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     """The keys of a line that come from the settings: the same for every line."""
-    codecs = settings["codecs"]
     return {
-        "codecs": [
-            {
-                "name": name,
-                "enable": 1 if name in codecs else 0,
-                "priority": _priority(name, codecs),
-            }
-            for name in ("opus", "g722", "pcmu", "pcma", "g729")
-        ],
+        "codecs": list(map(dict.copy, _codec_rows(tuple(settings["codecs"])))),
         "dtmf_type": DTMF_TYPE[settings["dtmf"]],
         "srtp": SRTP[settings["srtp"]],
     }
+
+
+@functools.lru_cache(maxsize=512)
+def _codec_rows(codecs: tuple[str, ...]) -> tuple[dict[str, Any], ...]:
+    """Every codec the phone has, enabled or not, for one codecs setting (an estate has a
+    handful of distinct ones: worked out once each). Never handed out: copies are."""
+    return tuple(
+        {"name": name, "enable": 1 if name in codecs else 0, "priority": _priority(name, codecs)}
+        for name in ("opus", "g722", "pcmu", "pcma", "g729")
+    )
 
 
 def _priority(name: str, codecs: tuple[str, ...]) -> int:
