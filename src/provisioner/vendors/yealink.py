@@ -72,7 +72,7 @@ TEMPLATES = {
 }
 
 
-def _line(line: Any, servers: dict[str, Any], settings: dict[str, Any]) -> dict[str, Any]:
+def _line(line: Any, shared: dict[str, Any]) -> dict[str, Any]:
     return {
         "index": line.index,
         "label": line.label,
@@ -80,8 +80,7 @@ def _line(line: Any, servers: dict[str, Any], settings: dict[str, Any]) -> dict[
         "auth_name": line.auth_name,
         "user_name": line.sip_user,
         "password": line.password,
-        **servers,
-        **settings,
+        **shared,
     }
 
 
@@ -124,10 +123,9 @@ def _priority(name: str, codecs: tuple[str, ...]) -> int:
 
 
 def variables(kind: str, config: DeviceConfig | None, context: RenderContext) -> dict[str, Any]:
-    base = common.base_url(config, context)
     if kind in ("boot", "common-boot"):
         mac = context.mac
-        return {"includes": [f"{base}/{mac}.cfg"] if mac else []}
+        return {"includes": [f"{common.base_url(config, context)}/{mac}.cfg"] if mac else []}
     if kind == "model":
         return {}
     if kind != "device":
@@ -136,11 +134,13 @@ def variables(kind: str, config: DeviceConfig | None, context: RenderContext) ->
     settings = config.settings
     servers = common.servers(config)
     resync = settings["resync.interval"]
-    # Every line shares these (the templates and operator templates only read them).
-    of_servers, of_settings = _servers(servers), _settings(settings)
+    # Every line shares these (the templates and operator templates only read them):
+    # the servers' keys, then the settings'.
+    shared = _servers(servers)
+    shared.update(_settings(settings))
     return {
         "naptr": servers.naptr,
-        "lines": [_line(line, of_servers, of_settings) for line in common.lines(config)],
+        "lines": [_line(line, shared) for line in common.lines(config)],
         "ntp_server": settings["ntp.server"],
         "resync_enable": 1 if resync else 0,
         "resync_minutes": max(1, resync // 60) if resync else None,
