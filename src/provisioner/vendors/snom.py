@@ -80,8 +80,8 @@ def _identity(line: Any, servers: common.Servers) -> dict[str, Any]:
 
 
 def variables(kind: str, config: DeviceConfig | None, context: RenderContext) -> dict[str, Any]:
-    base = common.base_url(config, context)
     if kind in ("model-index", "device-index"):
+        base = common.base_url(config, context)
         return {"files": [f"{base}/{device_file(context.mac)}"] if context.mac else []}
     if kind != "device":
         raise RenderError(f"snom has no file kind {kind!r}")
