@@ -296,7 +296,19 @@ def main() -> None:
             results = {
                 "cold": (
                     run_wrk(f"http://127.0.0.1:{port}", once, cold_seconds, args.connections),
-                    run_wrk(f"http://127.0.0.1:{nginx_port}", once, cold_seconds, args.connections),
+                    # nginx's pass takes a tenth of a second: the median of three
+                    sorted(
+                        (
+                            run_wrk(
+                                f"http://127.0.0.1:{nginx_port}",
+                                once,
+                                cold_seconds,
+                                args.connections,
+                            )
+                            for _ in range(3)
+                        ),
+                        key=lambda result: result["rate"],
+                    )[1],
                 )
             }
             # prime every device, then measure warm
