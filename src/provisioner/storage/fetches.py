@@ -13,11 +13,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import TableClause, bindparam, column, delete, select, update
+from sqlalchemy.dialects import postgresql as postgresql_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from provisioner.storage import models
 from provisioner.storage.database import Database
-from provisioner.storage.locations import LOCATED_ZONE_ID
+from provisioner.storage.locations import LOCATED_ZONE_ID, located_zone_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,32 +54,55 @@ _SEEN = (
 # The whole batch as one statement with one parameter per column (PostgreSQL: arrays
 # unnested) or one in all (SQLite: a JSON array of rows), so the database walks it while
 # the driver has let go of the GIL, instead of Python binding and stepping row by row.
-# The located zone stays the correlated subquery of `LOCATED_ZONE_ID`: an indexed lookup
-# or two per row, in the database.
-_LOCATED = (
-    "(SELECT zones.id FROM zones JOIN accounts ON accounts.cluster_id = zones.cluster_id"
-    " WHERE accounts.id = devices.account_id AND zones.name = b.zone)"
+# The batch is the table ``b``, given by each dialect's WITH; the located zone is
+# `located_zone_id`'s correlated subquery: an indexed lookup or two per row, in the database.
+_BATCH = TableClause(
+    "b",
+    column("mac"),
+    column("at"),
+    column("address"),
+    column("user_agent"),
+    column("firmware"),
+    column("zone"),
 )
-_SET = (
-    "UPDATE devices SET last_seen_at = b.at, last_address = b.address,"
-    " last_user_agent = b.user_agent, last_firmware = b.firmware,"
-    f" located_zone_id = {_LOCATED}"
+_FROM_BATCH = (
+    update(_DEVICES)
+    .values(
+        last_seen_at=_BATCH.c.at,
+        last_address=_BATCH.c.address,
+        last_user_agent=_BATCH.c.user_agent,
+        last_firmware=_BATCH.c.firmware,
+        located_zone_id=located_zone_id(_BATCH.c.zone),
+    )
+    .where(_DEVICES.c.mac == _BATCH.c.mac)
 )
 _SQLITE = (
-    f"{_SET} FROM (SELECT json_extract(value, '$[0]') AS mac,"
+    "WITH b AS (SELECT json_extract(value, '$[0]') AS mac,"
     " json_extract(value, '$[1]') AS at, json_extract(value, '$[2]') AS address,"
     " json_extract(value, '$[3]') AS user_agent, json_extract(value, '$[4]') AS firmware,"
-    " json_extract(value, '$[5]') AS zone FROM json_each(?)) AS b WHERE devices.mac = b.mac"
+    " json_extract(value, '$[5]') AS zone FROM json_each(?)) "
+    + str(_FROM_BATCH.compile(dialect=sqlite_dialect.dialect()))
 )
 _POSTGRESQL = (
-    f"{_SET} FROM unnest(%(mac)b::text[], %(at)b::timestamptz[], %(address)b::text[],"
-    " %(user_agent)b::text[], %(firmware)b::text[], %(zone)b::text[])"
-    " AS b(mac, at, address, user_agent, firmware, zone) WHERE devices.mac = b.mac"
+    "WITH b AS (SELECT * FROM unnest(%(mac)b::text[], %(at)b::timestamptz[],"
+    " %(address)b::text[], %(user_agent)b::text[], %(firmware)b::text[], %(zone)b::text[])"
+    " AS b(mac, at, address, user_agent, firmware, zone)) "
+    + str(_FROM_BATCH.compile(dialect=postgresql_dialect.psycopg.dialect()))
 )
 _DUMPS = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 # UPDATE ... FROM: SQLite 3.33
 _SQLITE_UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33)
 _SQLITE_TIME = "%04d-%02d-%02d %02d:%02d:%02d.%06d"  # SQLAlchemy's SQLite DATETIME
+
+
+def _stored(fetch: Fetch) -> tuple[str | None, str | None, str | None]:
+    """Address, User-Agent and firmware as the row keeps them: empty as NULL, cut to the
+    columns' sizes."""
+    return (
+        (fetch.address or None) and fetch.address[:45],
+        (fetch.user_agent or None) and fetch.user_agent[:255],
+        (fetch.firmware or None) and fetch.firmware[:64],
+    )
 
 
 def record_fetches(database: Database, fetches: Sequence[Fetch]) -> None:
@@ -108,9 +133,7 @@ def record_fetches(database: Database, fetches: Sequence[Fetch]) -> None:
                         at.second,
                         at.microsecond,
                     ),
-                    (fetch.address or None) and fetch.address[:45],
-                    (fetch.user_agent or None) and fetch.user_agent[:255],
-                    (fetch.firmware or None) and fetch.firmware[:64],
+                    *_stored(fetch),
                     fetch.zone,
                 ]
                 for fetch in latest
@@ -122,28 +145,31 @@ def record_fetches(database: Database, fetches: Sequence[Fetch]) -> None:
                 connection.exec_driver_sql(_SQLITE, (text,))
             return
     elif plain and key == ("postgresql", "psycopg"):
+        addresses, user_agents, firmwares = zip(*map(_stored, latest), strict=True)
         parameters = {
             "mac": [fetch.mac for fetch in latest],
             "at": [fetch.at for fetch in latest],
-            "address": [(f.address or None) and f.address[:45] for f in latest],
-            "user_agent": [(f.user_agent or None) and f.user_agent[:255] for f in latest],
-            "firmware": [(f.firmware or None) and f.firmware[:64] for f in latest],
+            "address": list(addresses),
+            "user_agent": list(user_agents),
+            "firmware": list(firmwares),
             "zone": [fetch.zone for fetch in latest],
         }
         with database.write_connection() as connection:
             connection.exec_driver_sql(_POSTGRESQL, parameters)
         return
-    rows = [
-        {
-            "b_mac": fetch.mac,
-            "b_at": fetch.at,
-            "b_address": (fetch.address or None) and fetch.address[:45],
-            "b_user_agent": (fetch.user_agent or None) and fetch.user_agent[:255],
-            "b_firmware": (fetch.firmware or None) and fetch.firmware[:64],
-            "located_zone": fetch.zone,
-        }
-        for fetch in fetches
-    ]
+    rows = []
+    for fetch in fetches:
+        address, user_agent, firmware = _stored(fetch)
+        rows.append(
+            {
+                "b_mac": fetch.mac,
+                "b_at": fetch.at,
+                "b_address": address,
+                "b_user_agent": user_agent,
+                "b_firmware": firmware,
+                "located_zone": fetch.zone,
+            }
+        )
     with database.write_connection() as connection:
         connection.execute(_SEEN, rows)
 

@@ -9,25 +9,28 @@ cached configs are untouched. It is written only when it changed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from provisioner.storage import models
 from provisioner.storage.database import Database
 
-# The id of the zone named by the bound parameter ``located_zone`` in the updated device's
-# cluster (NULL for a name the cluster lacks): what an UPDATE of devices sets as
-# ``located_zone_id``.
-LOCATED_ZONE_ID = (
-    select(models.Zone.id)
-    .join(models.Account, models.Account.cluster_id == models.Zone.cluster_id)
-    .where(
-        models.Account.id == models.Device.account_id,
-        models.Zone.name == bindparam("located_zone"),
+
+def located_zone_id(zone_name: ColumnElement[Any]) -> ScalarSelect[Any]:
+    """The id of the zone named `zone_name` in the updated device's cluster (NULL for a
+    name the cluster lacks): what an UPDATE of devices sets as ``located_zone_id``."""
+    return (
+        select(models.Zone.id)
+        .join(models.Account, models.Account.cluster_id == models.Zone.cluster_id)
+        .where(models.Account.id == models.Device.account_id, models.Zone.name == zone_name)
+        .scalar_subquery()
     )
-    .scalar_subquery()
-)
+
+
+# ... named by the bound parameter ``located_zone``
+LOCATED_ZONE_ID = located_zone_id(bindparam("located_zone"))
 
 
 @dataclass(frozen=True)
