@@ -19,8 +19,8 @@ from provisioner.storage import device_lookup, models
 from provisioner.storage.database import Database
 from provisioner.storage.device_lookup import fetch_device, fetch_devices, read_devices
 from provisioner.storage.snapshot import load_device
-from provisioner.web.digest import ha1_all
-from provisioner.web.lookup import ha1s, lookup_devices
+from provisioner.web.digest import ALGORITHMS, ha1, ha1_all
+from provisioner.web.lookup import lookup_devices
 from tests.web.support import DEMO_DEVICES
 
 UNKNOWN = ["001565ffffff", "", "ZZ", "0015'65", 'a"b', "é", "001565A00001"]
@@ -269,8 +269,10 @@ def test_lookup_devices_gives_an_entry_for_every_mac(demo_database: Database):
     ("user", "realm", "password"),
     [("001565a00001", "provisioner", "pw"), ("", "", ""), ("ü:s", "réalm", "☎ pass:word")],
 )
-def test_ha1s_are_digest_s(user: str, realm: str, password: str):
-    assert ha1s(user, realm, password) == ha1_all(user, realm, password)
+def test_ha1_all_is_each_algorithms_ha1(user: str, realm: str, password: str):
+    assert ha1_all(user, realm, password) == {
+        algorithm: ha1(algorithm, user, realm, password) for algorithm in ALGORITHMS
+    }
 
 
 def test_records_are_built_as_their_constructors_build_them():

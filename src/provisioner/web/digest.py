@@ -36,7 +36,7 @@ _VERIFIED_KEPT = 100_000
 
 
 # the constructors themselves: `hashlib.new(name)` looks the name up on every call
-_CONSTRUCTORS = {"SHA-256": hashlib.sha256, "MD5": hashlib.md5}
+_CONSTRUCTORS = {algorithm: getattr(hashlib, name) for algorithm, name in ALGORITHMS.items()}
 
 
 def _hash(algorithm: str, text: str) -> str:
@@ -49,8 +49,10 @@ def ha1(algorithm: str, user: str, realm: str, password: str) -> str:
 
 
 def ha1_all(user: str, realm: str, password: str) -> dict[str, str]:
-    """HA1 for every supported algorithm."""
-    return {algorithm: ha1(algorithm, user, realm, password) for algorithm in ALGORITHMS}
+    """HA1 for every supported algorithm (the text encoded once: a device's first fetch
+    computes these)."""
+    text = f"{user}:{realm}:{password}".encode()
+    return {algorithm: new(text).hexdigest() for algorithm, new in _CONSTRUCTORS.items()}
 
 
 class DigestCredentials(NamedTuple):  # immutable; built per request faster than a dataclass

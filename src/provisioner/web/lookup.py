@@ -11,37 +11,22 @@ entry gets two hashes of a random password — so timing does not tell which MAC
 from __future__ import annotations
 
 import asyncio
-import functools
-import hashlib
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from provisioner.domain.estate import DeviceRecord
 from provisioner.storage.database import Database
 from provisioner.storage.device_lookup import read_devices
 from provisioner.web.config_cache import DeviceEntry
-from provisioner.web.digest import ALGORITHMS
-
-# `digest.ha1_all`, with the text encoded once and each hash's own constructor
-# (`hashlib.new(name)` looks the name up on every call); tests hold the two equal.
-_HASHES: tuple[tuple[str, Callable[[bytes], hashlib._Hash]], ...] = tuple(
-    (algorithm, getattr(hashlib, name, None) or functools.partial(hashlib.new, name))
-    for algorithm, name in ALGORITHMS.items()
-)
-
-
-def ha1s(user: str, realm: str, password: str) -> dict[str, str]:
-    """HA1 for every supported algorithm: `provisioner.web.digest.ha1_all`."""
-    text = f"{user}:{realm}:{password}".encode()
-    return {algorithm: new(text).hexdigest() for algorithm, new in _HASHES}
+from provisioner.web.digest import ha1_all
 
 
 def entry_for(mac: str, record: DeviceRecord | None, realm: str) -> DeviceEntry:
     """The cache entry of `mac`; with no record, one that no credentials match."""
     if record is None:
-        return DeviceEntry(None, mac, ha1s(mac, realm, secrets.token_hex(16)))
+        return DeviceEntry(None, mac, ha1_all(mac, realm, secrets.token_hex(16)))
     user = record.provisioning_user
-    return DeviceEntry(record, user, ha1s(user, realm, record.provisioning_password))
+    return DeviceEntry(record, user, ha1_all(user, realm, record.provisioning_password))
 
 
 def lookup_devices(database: Database, macs: Sequence[str], realm: str) -> dict[str, DeviceEntry]:
