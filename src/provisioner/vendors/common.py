@@ -108,5 +108,10 @@ def _in_order(found: tuple[LineConfig, ...]) -> bool:
     return True
 
 
+def codec_priority(name: str, codecs: tuple[str, ...]) -> int:
+    """A codec's place in the ``codecs`` setting (1 first), 0 when the setting leaves it out."""
+    return codecs.index(name) + 1 if name in codecs else 0
+
+
 def on_off(flag: bool, on: str = "1", off: str = "0") -> str:
     return on if flag else off

@@ -96,8 +96,7 @@ def _codec_priorities(codecs: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
     """(Poly's codec key, its priority or 0) for one codecs setting (a handful in an
     estate: worked out once each)."""
     return tuple(
-        (key, codecs.index(name) + 1 if name in codecs else 0)
-        for name, key in CODEC_PREFERENCE.items()
+        (key, common.codec_priority(name, codecs)) for name, key in CODEC_PREFERENCE.items()
     )
 
 

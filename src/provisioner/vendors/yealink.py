@@ -113,13 +113,13 @@ def _codec_rows(codecs: tuple[str, ...]) -> tuple[dict[str, Any], ...]:
     """Every codec the phone has, enabled or not, for one codecs setting (an estate has a
     handful of distinct ones: worked out once each). Never handed out: copies are."""
     return tuple(
-        {"name": name, "enable": 1 if name in codecs else 0, "priority": _priority(name, codecs)}
+        {
+            "name": name,
+            "enable": 1 if name in codecs else 0,
+            "priority": common.codec_priority(name, codecs),
+        }
         for name in ("opus", "g722", "pcmu", "pcma", "g729")
     )
-
-
-def _priority(name: str, codecs: tuple[str, ...]) -> int:
-    return codecs.index(name) + 1 if name in codecs else 0
 
 
 def variables(kind: str, config: DeviceConfig | None, context: RenderContext) -> dict[str, Any]:
