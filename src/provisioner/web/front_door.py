@@ -39,7 +39,7 @@ from provisioner.web import answers
 from provisioner.web.answers import Answer
 from provisioner.web.digest import parse_authorization
 from provisioner.web.identify import Identified
-from provisioner.web.phone_request import WANTED, PhoneRequest, split_target
+from provisioner.web.phone_request import PhoneRequest, split_target, wanted_headers
 from provisioner.web.phones import Needs, PhoneFiles, Upload
 
 log = logging.getLogger(__name__)
@@ -85,21 +85,11 @@ def date_line() -> bytes:
 class _Head:
     """httptools' callbacks: what one request head said."""
 
-    __slots__ = (
-        "complete",
-        "headers",
-        "http10",
-        "keep_alive",
-        "method",
-        "parser",
-        "url",
-        "wanted",
-    )
+    __slots__ = ("complete", "headers", "http10", "keep_alive", "method", "parser", "url")
 
     def __init__(self) -> None:
         self.url = b""
         self.headers: list[tuple[bytes, bytes]] = []
-        self.wanted: dict[bytes, str] = {}  # `wanted_headers`, gathered while parsing
         self.complete = False
         self.keep_alive = True
         self.http10 = False
@@ -109,17 +99,13 @@ class _Head:
     def on_message_begin(self) -> None:
         self.url = b""
         self.headers = []
-        self.wanted = {}
         self.complete = False
 
     def on_url(self, url: bytes) -> None:
         self.url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        name = name.lower()
-        self.headers.append((name, value))
-        if name in WANTED and name not in self.wanted:
-            self.wanted[name] = value.decode("latin-1")
+        self.headers.append((name.lower(), value))
 
     def on_headers_complete(self) -> None:
         # read here: once the message is complete the parser is ready for the next one
@@ -250,7 +236,7 @@ class PhoneProtocol(asyncio.Protocol):
                 self._hand_over()  # a body, or not a phone's fetch: uvicorn's
                 return
             target, path = split_target(head.url)
-            headers = head.wanted
+            headers = wanted_headers(head.headers)
             identified = self.phones.identify(path, "GET", headers.get(b"user-agent"))
             if identified is None:
                 self._hand_over()
