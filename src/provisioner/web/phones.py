@@ -298,13 +298,12 @@ class PhoneFiles:
         credentials = request.credentials
         if credentials is None:
             return self._challenge()
-        if self.device_failures or self.address_failures:  # (both empty: nobody failed)
-            wait = max(
-                self.device_failures.retry_after(mac),
-                self.address_failures.retry_after(address or "-"),
-            )
-            if wait > 0:
-                return answers.slow_down(math.ceil(wait))
+        wait = max(
+            self.device_failures.retry_after(mac),
+            self.address_failures.retry_after(address or "-"),
+        )
+        if wait > 0:
+            return answers.slow_down(math.ceil(wait))
         state = self.nonces.check(credentials.nonce)
         if state is not NonceState.VALID:
             # An expired nonce, or one from before a restart: the handshake starts again,

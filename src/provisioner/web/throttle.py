@@ -47,10 +47,6 @@ class FailureLimiter:
         self.max_keys = max_keys
         self._keys: OrderedDict[str, _Failures] = OrderedDict()
 
-    def __bool__(self) -> bool:
-        """True while any key has failures remembered."""
-        return bool(self._keys)
-
     def retry_after(self, key: str, now: float | None = None) -> float:
         """Seconds `key` must still wait; 0 when it may try."""
         entry = self._keys.get(key)
