@@ -95,3 +95,25 @@ def kdig_flags(kdig_path: str, port: int, name: str, *extra: str) -> str:
         timeout=30,
     ).stdout
     return next(line for line in output.splitlines() if line.startswith(";; Flags:"))
+
+
+def test_naptr_order_is_the_zones_transports_order(demo_dns: RunningDns, kdig_path: str) -> None:
+    # us-east lists no transports: the default [udp, tcp, tls]; eu-central lists [udp, tcp]
+    header, records = kdig(kdig_path, demo_dns.port, "us-east.p.example.net", "NAPTR")
+    assert header == "NOERROR aa"
+    assert records == [
+        'us-east.p.example.net. 300 IN NAPTR 10 50 "s" "SIP+D2U" "" _sip._udp.us-east.p.example.net.',
+        'us-east.p.example.net. 300 IN NAPTR 20 50 "s" "SIP+D2T" "" _sip._tcp.us-east.p.example.net.',
+        'us-east.p.example.net. 300 IN NAPTR 30 50 "s" "SIPS+D2T" "" _sips._tcp.us-east.p.example.net.',
+    ]
+    _, records = kdig(kdig_path, demo_dns.port, "eu-central.voice.globex.example", "NAPTR")
+    assert [line.split()[7] for line in records] == ['"SIP+D2U"', '"SIP+D2T"']
+
+
+def test_the_proxy_name_has_the_first_media_servers_address(
+    demo_dns: RunningDns, kdig_path: str
+) -> None:
+    # for phones given an explicit port, which look up A only: ms3 leads us-west
+    header, records = kdig(kdig_path, demo_dns.port, "us-west.p.example.net", "A")
+    assert header == "NOERROR aa"
+    assert records == ["us-west.p.example.net. 300 IN A 127.0.0.13"]

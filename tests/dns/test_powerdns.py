@@ -12,8 +12,10 @@ from click.testing import CliRunner
 from provisioner.cli.main import cli
 from provisioner.dns.powerdns import PowerDnsError, push_to_powerdns
 from provisioner.dns.publish import current_records
+from provisioner.domain.settings import Layer
 from provisioner.estate_files.load import load_estate_file, read_estate_file
 from provisioner.storage.database import Database
+from provisioner.storage.layers import change_layer
 from tests.conftest import require_tool
 from tests.dns.conftest import start_dns, stop_dns
 from tests.dns.knot import kdig
@@ -86,6 +88,8 @@ clusters:
         media_servers: [ms2, ms1]
         transports: [udp]
 """
+        # the demo's Snom uses TCP, which eu-central stops offering: move it to UDP first
+        change_layer(demo_database, Layer.DEVICE, "000413a00005", {"transport": "udp"})
         load_estate_file(demo_database, read_estate_file(change, "change"))
         output = push(demo_database, server)
         assert "deleted 1" in output  # _sip._tcp.eu-central is gone

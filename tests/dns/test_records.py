@@ -45,10 +45,11 @@ def test_naptr_per_offered_transport_with_flag_s_and_empty_regexp(demo_estate: E
     records = build_records(demo_estate)
     naptrs = records.zone("p.example.net").records[(n("us-east.p.example.net"), NAPTR)]
     found = sorted((r.order, r.flags, r.service, r.regexp, r.replacement.to_text()) for r in naptrs)
+    # us-east lists no transports: the default, [udp, tcp, tls], in that order
     assert found == [
-        (10, b"s", b"SIPS+D2T", b"", "_sips._tcp.us-east.p.example.net."),
+        (10, b"s", b"SIP+D2U", b"", "_sip._udp.us-east.p.example.net."),
         (20, b"s", b"SIP+D2T", b"", "_sip._tcp.us-east.p.example.net."),
-        (30, b"s", b"SIP+D2U", b"", "_sip._udp.us-east.p.example.net."),
+        (30, b"s", b"SIPS+D2T", b"", "_sips._tcp.us-east.p.example.net."),
     ]
     # eu-central offers UDP and TCP only: no SIPS NAPTR and no _sips._tcp SRV
     globex = records.zone("voice.globex.example")

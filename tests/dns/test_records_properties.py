@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import dns.message
 import dns.rdatatype
 import dns.zone
@@ -46,7 +48,8 @@ def clusters(draw: st.DrawFn, index: int) -> Cluster:
         for name in names
     )
     zones = []
-    for proxy in draw(st.lists(labels, min_size=1, max_size=4, unique=True)):
+    proxies = labels.filter(lambda label: label not in names)  # never a media server's name
+    for proxy in draw(st.lists(proxies, min_size=1, max_size=4, unique=True)):
         order = draw(st.permutations(servers))
         chosen = tuple(order[: draw(st.integers(1, len(order)))])
         transports = tuple(
@@ -95,10 +98,20 @@ def test_records_follow_the_rules_and_answers_match_them(estate: Estate) -> None
         for each in cluster.zones:
             proxy = dns.name.from_text(f"{each.proxy_label}.{zone.domain}")
             naptrs = zone.records[(proxy, dns.rdatatype.NAPTR)]
-            offered = [t for t in TRANSPORTS if t.transport in each.transports]
-            assert sorted(r.service.decode() for r in naptrs) == sorted(
-                t.naptr_service for t in offered
-            )
+            # NAPTR orders follow the zone's transports list: the operator's preference
+            by_order = sorted(naptrs, key=lambda r: r.order)
+            assert [r.service.decode() for r in by_order] == [
+                TRANSPORTS[t].naptr_service for t in each.transports
+            ]
+            assert [r.order for r in by_order] == [10 * (i + 1) for i in range(len(by_order))]
+            # explicit-port phones look up A/AAAA on the proxy name: the first media server's
+            first = {a for a in each.media_servers[0].addresses}
+            published = {
+                r.address
+                for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA)
+                for r in zone.records.get((proxy, rdtype), ())
+            }
+            assert published == {str(ipaddress.ip_address(a)) for a in first}
             for rdata in naptrs:
                 assert rdata.flags == b"s" and rdata.regexp == b""
                 srv = zone.records[(rdata.replacement, dns.rdatatype.SRV)]

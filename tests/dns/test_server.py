@@ -48,7 +48,7 @@ def test_naptr_additional_section_carries_srv_and_addresses(demo_dns: RunningDns
 
 def test_nodata_and_empty_non_terminal_are_noerror_with_the_soa(demo_dns: RunningDns) -> None:
     for name, rdtype in (
-        ("us-east.p.example.net", "A"),
+        ("us-east.p.example.net", "TXT"),
         ("_udp.us-east.p.example.net", "SRV"),
         ("_sip._udp.us-east.p.example.net", "TXT"),
     ):

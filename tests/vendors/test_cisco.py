@@ -41,7 +41,7 @@ def test_the_demo_mpp_device(demo_configs: dict[str, DeviceConfig]) -> None:
     assert values["Auth_ID_1_"] == "globex-3001"
     assert values["Password_1_"] == "globex-3001-secret"
     assert values["Display_Name_1_"] == "Hank Scorpio"
-    assert values["Register_Expires_1_"] == "1800"  # the account layer's value, in seconds
+    assert values["Register_Expires_1_"] == "600"  # the account layer's value, in seconds
     assert values["Alternate_Proxy_1_"] == ""
     assert values["Alternate_Outbound_Proxy_1_"] == ""
     assert values["Dual_Registration_1_"] == "No"

@@ -45,6 +45,13 @@ def reference_servers(device: DeviceConfig) -> dict[str, Any]:
         "secondary_port": (settings["secondary_proxy.port"] or 0) if secondary else 0,
         "expiry": settings["registration.expiry"],
         "naptr": naptr,
+        # no port on the name requests go to (the proxy when there is one): SRV or NAPTR
+        "srv": naptr
+        or not (
+            settings["outbound_proxy.port"]
+            if settings["outbound_proxy.host"]
+            else settings["registrar.port"]
+        ),
     }
 
 

@@ -34,7 +34,7 @@ def test_the_demo_device(demo_configs: dict[str, DeviceConfig]) -> None:
     assert values["RegisterAddr"] == "bakery.sip.acme.example"
     assert values["ProxyAddr"] == "us-east.p.acme.example"
     assert values["DNSSRV"] == "1"
-    assert values["RegisterTTL"] == "3600"
+    assert values["RegisterTTL"] == "300"
     assert "RegisterPort" not in values and "ProxyPort" not in values
     for key in BACKUP_KEYS:
         assert values[key] == ""

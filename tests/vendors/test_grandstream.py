@@ -34,7 +34,7 @@ def test_the_demo_device(demo_configs: dict[str, DeviceConfig]) -> None:
     assert values["P36"] == "2001"
     assert values["P34"] == "bakery-2001-secret"
     assert values["P3"] == "Front Desk"
-    assert values["P32"] == "60"  # 3600 seconds in minutes
+    assert values["P32"] == "5"  # 300 seconds in minutes
     assert values["P30"] == "pool.ntp.org"
     for key in BACKUP_KEYS:
         assert values.get(key, "") == ""

@@ -34,7 +34,7 @@ def test_the_demo_device_gets_dnsnaptr_port_0_and_no_second_server(
     assert values["reg.1.server.1.address"] == "dental.sip.example.net"
     assert values["reg.1.server.1.port"] == "0"
     assert values["reg.1.server.1.transport"] == "DNSnaptr"
-    assert values["reg.1.server.1.expires"] == "3600"
+    assert values["reg.1.server.1.expires"] == "300"
     assert values["reg.1.outboundProxy.address"] == "us-east.p.example.net"
     assert values["reg.1.outboundProxy.port"] == "0"
     assert values["reg.1.outboundProxy.transport"] == "DNSnaptr"

@@ -26,7 +26,7 @@ def identity_values(root: ElementTree.Element, idx: str = "1") -> dict[str, str]
     return values
 
 
-def test_the_demo_device_uses_its_tls_override(demo_configs: dict[str, DeviceConfig]) -> None:
+def test_the_demo_device_uses_its_tcp_override(demo_configs: dict[str, DeviceConfig]) -> None:
     values = identity_values(parse_xml(render(demo_configs["snom"], f"{UPPER}.xml")))
     assert values["user_active"] == "on"
     assert values["user_name"] == "3002"
@@ -34,8 +34,9 @@ def test_the_demo_device_uses_its_tls_override(demo_configs: dict[str, DeviceCon
     assert values["user_pass"] == "globex-3002-secret"
     assert values["user_realname"] == "Lab"
     assert values["user_host"] == "sip.globex.example"
-    assert values["user_outbound"] == "eu-west.voice.globex.example:5061;transport=tls"
-    assert values["user_expiry"] == "1800"
+    # TCP without a port: an RFC 3263 stack looks up _sip._tcp SRV of the proxy name
+    assert values["user_outbound"] == "eu-west.voice.globex.example;transport=tcp"
+    assert values["user_expiry"] == "600"
 
 
 def test_dns_naptr_gives_host_names_without_port_and_says_it_is_unsure() -> None:

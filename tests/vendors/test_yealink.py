@@ -36,7 +36,7 @@ def test_the_demo_device_gets_dns_naptr_port_0_and_no_backup(
         assert values[f"{a}.sip_server.1.address"] == "dental.sip.example.net"
         assert values[f"{a}.sip_server.1.port"] == "0"
         assert values[f"{a}.sip_server.1.transport_type"] == "3"
-        assert values[f"{a}.sip_server.1.expires"] == "3600"
+        assert values[f"{a}.sip_server.1.expires"] == "300"
         assert values[f"{a}.outbound_proxy_enable"] == "1"
         assert values[f"{a}.outbound_proxy.1.address"] == "us-east.p.example.net"
         assert values[f"{a}.outbound_proxy.1.port"] == "0"

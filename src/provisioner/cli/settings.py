@@ -12,7 +12,7 @@ from provisioner.cli.context import console, reports_errors, state
 from provisioner.domain.effective import effective_settings, pinned_or_default_zone
 from provisioner.domain.errors import InvalidValue, NotFound
 from provisioner.domain.mac import normalise_mac
-from provisioner.domain.settings import SCHEMA, Layer, mask, parse_assignments
+from provisioner.domain.settings import SCHEMA, Layer, as_text, mask, parse_assignments
 from provisioner.storage.layers import change_layer, describe
 from provisioner.storage.snapshot import load_device, load_estate
 
@@ -76,12 +76,10 @@ def show(mac: str, as_json: bool, show_secrets: bool) -> None:
         title_justify="left",
     )
     table.add_column("key", no_wrap=True)
-    table.add_column("value")
+    table.add_column("value", overflow="fold", min_width=24)  # a host name on one line
     table.add_column("set by")
     for key in effective:
-        value = shown(key)
-        text = "" if value is None else ", ".join(value) if isinstance(value, list) else str(value)
-        table.add_row(key, text, str(effective.source(key)))
+        table.add_row(key, as_text(shown(key)), str(effective.source(key)))
     console.print(table)
 
 
@@ -135,7 +133,7 @@ def set_(
     layer, owner = _chosen_layer(global_, cluster, partner, account, device)
     values = parse_assignments(assignments, describe(layer, owner))
     change = change_layer(state().database(), layer, owner, set_values=values)
-    shown = ", ".join(f"{key}={mask(key, value)}" for key, value in values.items())
+    shown = ", ".join(f"{key}={as_text(mask(key, value))}" for key, value in values.items())
     console.print(f"{describe(layer, owner)}: set {shown} (change {change})", highlight=False)
 
 

@@ -6,10 +6,15 @@ per hosted partner's white-label domain, each holding
 * SOA and NS at the apex;
 * for every zone's proxy name (``us-east.p.example.net``) one NAPTR per offered transport
   (flag ``s``, empty regexp; ``SIPS+D2T`` for TLS, ``SIP+D2T`` for TCP, ``SIP+D2U`` for UDP,
-  never ``SIPS+D2U``) pointing at the SRV name of that transport;
-* SRV records at ``_sips._tcp``, ``_sip._tcp`` and ``_sip._udp`` under the proxy name, one
-  per media server in the zone's order of preference with priorities 10, 20, 30 … and the
-  zone's weight;
+  never ``SIPS+D2U``) pointing at the SRV name of that transport, with orders 10, 20, 30 …
+  in the order of the zone's ``transports`` list: the operator's order of preference;
+* SRV records at ``_sips._tcp``, ``_sip._tcp`` and ``_sip._udp`` under the proxy name (for
+  the transports offered), one per media server in the zone's order of preference with
+  priorities 10, 20, 30 … and the zone's weight;
+* A/AAAA records on the proxy name itself: the addresses of the zone's first media
+  server, for phones given an explicit port (which look up A/AAAA only, RFC 3263 §4.2).
+  Those phones reach that one server and lose DNS failover; phones given no port never
+  read these records (they find NAPTR or SRV first);
 * A/AAAA records for every media server of the cluster (the SRV targets).
 
 White-label zones stand alone: a partner's zone names the media servers under the
@@ -60,18 +65,24 @@ class TransportRecords:
 
     transport: SipTransport
     naptr_service: str
-    naptr_order: int
     srv_prefix: str
 
 
-# In the order a phone should prefer them: TLS, then TCP, then UDP.
-TRANSPORTS: tuple[TransportRecords, ...] = (
-    TransportRecords(SipTransport.TLS, "SIPS+D2T", 10, "_sips._tcp"),
-    TransportRecords(SipTransport.TCP, "SIP+D2T", 20, "_sip._tcp"),
-    TransportRecords(SipTransport.UDP, "SIP+D2U", 30, "_sip._udp"),
+TRANSPORTS: Mapping[SipTransport, TransportRecords] = MappingProxyType(
+    {
+        SipTransport.UDP: TransportRecords(SipTransport.UDP, "SIP+D2U", "_sip._udp"),
+        SipTransport.TCP: TransportRecords(SipTransport.TCP, "SIP+D2T", "_sip._tcp"),
+        SipTransport.TLS: TransportRecords(SipTransport.TLS, "SIPS+D2T", "_sips._tcp"),
+    }
 )
 NAPTR_PREFERENCE = 50
-PRIORITY_STEP = 10
+ORDER_STEP = 10  # NAPTR orders 10, 20, 30 … in the zone's transports order
+PRIORITY_STEP = 10  # SRV priorities 10, 20, 30 … in the zone's media server order
+
+
+def srv_name(proxy_name: str, transport: SipTransport) -> str:
+    """``_sips._tcp.us-east.p.example.net``: where a transport's SRV records of a proxy live."""
+    return f"{TRANSPORTS[transport].srv_prefix}.{proxy_name}"
 
 
 @dataclass(frozen=True)
@@ -181,6 +192,47 @@ class DnsRecords:
     @property
     def domains(self) -> tuple[str, ...]:
         return tuple(zone.domain for zone in self.zones)
+
+
+@dataclass(frozen=True)
+class ProxyRecords:
+    """What a phone can resolve from one zone's proxy name, as the DNS server answers it.
+
+    `rrsets` are in the order a phone follows them: the proxy name's NAPTR set, then each
+    SRV set in NAPTR order, then the SRV targets' A/AAAA sets in priority order (each
+    once). Built from the published zone, so a static DNS cache written into a phone's
+    file holds exactly what the server answers.
+    """
+
+    name: str  # the proxy name, no final dot
+    ttl: int  # the zone's TTL
+    rrsets: tuple[dns.rrset.RRset, ...]
+
+    def of_type(self, rdtype: dns.rdatatype.RdataType) -> tuple[dns.rrset.RRset, ...]:
+        return tuple(rrset for rrset in self.rrsets if rrset.rdtype == rdtype)
+
+
+def proxy_records(records: DnsRecords, domain: str, proxy_name: str) -> ProxyRecords:
+    """The `ProxyRecords` of `proxy_name`, published in the DNS zone `domain`."""
+    zone = records.zone(domain)
+    proxy = absolute(proxy_name)
+    found: list[dns.rrset.RRset] = []
+    if (proxy, NAPTR) not in zone.records:
+        raise KeyError(proxy_name)
+    naptr = zone.rrset(proxy, NAPTR)
+    found.append(naptr)
+    targets: list[dns.name.Name] = []
+    for rdata in sorted(naptr, key=lambda r: (r.order, r.preference)):
+        srv = zone.rrset(rdata.replacement, SRV)
+        found.append(srv)
+        for target in sorted(srv, key=lambda r: (r.priority, -r.weight)):
+            if target.target not in targets:
+                targets.append(target.target)
+    for target in targets:
+        for rdtype in (A, AAAA):
+            if (target, rdtype) in zone.records:
+                found.append(zone.rrset(target, rdtype))
+    return ProxyRecords(proxy_name.lower().removesuffix("."), naptr.ttl, tuple(found))
 
 
 def absolute(text: str) -> dns.name.Name:
@@ -389,6 +441,9 @@ class _ZoneBuilder:
         except ValueError as error:
             self.problem(f"{where}: proxy name", str(error))
             return
+        if proxy in hosts.values():
+            self.problem(f"{where}: proxy name", f"{proxy} is also a media server's name")
+            return
         if not 0 <= zone.ttl <= MAX_TTL:
             self.problem(f"{where}: ttl", f"{zone.ttl} is out of range 0..{MAX_TTL}")
             return
@@ -403,19 +458,25 @@ class _ZoneBuilder:
         if len(zone.media_servers) * PRIORITY_STEP > 65535:
             self.problem(f"{where}: media servers", "too many for SRV priorities (at most 6553)")
             return
-        offered = [t for t in TRANSPORTS if t.transport in zone.transports]
+        offered = [TRANSPORTS[t] for t in zone.transports]
         if not offered:
             self.problem(f"{where}: transports", "none offered")
             return
-        for transport in offered:
+        if len(set(zone.transports)) != len(zone.transports):
+            self.problem(f"{where}: transports", "names the same transport twice")
+            return
+        for position, transport in enumerate(offered, start=1):
             srv_name = dns.name.from_text(transport.srv_prefix, proxy)
             naptr = (
-                f'{transport.naptr_order} {NAPTR_PREFERENCE} "s" "{transport.naptr_service}" "" '
+                f'{position * ORDER_STEP} {NAPTR_PREFERENCE} "s" "{transport.naptr_service}" "" '
                 f"{srv_name}"
             )
             self.add(proxy, NAPTR, zone.ttl, naptr)
-            for position, server in enumerate(zone.media_servers, start=1):
-                self.srv(zone, srv_name, transport, position, server, hosts)
+            for priority, server in enumerate(zone.media_servers, start=1):
+                self.srv(zone, srv_name, transport, priority, server, hosts)
+        first = zone.media_servers[0]
+        if first.name in hosts:  # else already reported with the media server
+            self.addresses(proxy, first.addresses, zone.ttl, f"{where}: proxy name")
 
     def srv(
         self,

@@ -10,8 +10,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from provisioner.domain.estate import DeviceConfig, DeviceRecord, Estate, Zone
-from provisioner.domain.settings import EffectiveSettings, Layer, LayerValues, Stacked, merge, stack
+from provisioner.dns.records import ProxyRecords, build_records, proxy_records
+from provisioner.domain.errors import EstateErrors, InvalidValue
+from provisioner.domain.estate import DeviceConfig, DeviceRecord, Estate, SipTransport, Zone
+from provisioner.domain.settings import (
+    EffectiveSettings,
+    Layer,
+    LayerValues,
+    Stacked,
+    Transport,
+    conflicts,
+    merge,
+    stack,
+)
 
 
 @dataclass(frozen=True)
@@ -89,11 +100,43 @@ def effective_settings(
     return merge(own, base)
 
 
+def _proxy_records(
+    estate: Estate, cluster_name: str, partner_name: str | None, zone: Zone
+) -> ProxyRecords | None:
+    """What the zone's proxy name (white-labelled for a partner) resolves to, from the
+    same records the DNS server publishes; None when the estate cannot be published."""
+    records = estate.prepared(("dns records",), _records, estate)
+    if records is None:
+        return None
+    cluster = estate.cluster(cluster_name)
+    domain = cluster.domain if partner_name is None else estate.partner(partner_name).domain
+    try:
+        return proxy_records(records, domain, zone.proxy_name_under(domain))
+    except KeyError:
+        return None
+
+
+def _records(estate: Estate) -> object:
+    try:
+        return build_records(estate)
+    except EstateErrors:  # stored estates are checked before they are written
+        return None
+
+
 def device_config(
     estate: Estate, record: DeviceRecord, choice: ZoneChoice | None = None
 ) -> DeviceConfig:
     """What a vendor profile renders from; the zone defaults to pinned-or-default."""
     choice = choice or pinned_or_default_zone(estate, record)
+    zone, cluster, partner = choice.zone, record.cluster, record.partner
+    dns = estate.prepared(
+        ("proxy records", cluster, partner, zone.name),
+        _proxy_records,
+        estate,
+        cluster,
+        partner,
+        zone,
+    )
     return DeviceConfig(  # by position: keywords cost a fifth of this function
         record.mac,
         record.vendor,
@@ -104,4 +147,33 @@ def device_config(
         choice.zone.name,
         effective_settings(estate, record, choice),
         record.lines,
+        dns,
     )
+
+
+def settings_problems(estate: Estate, record: DeviceRecord) -> list[InvalidValue]:
+    """What no phone could honour in this device's effective settings, each naming the key
+    and the layer that set it: the failover policy's forbidden combinations, and a
+    transport (udp, tcp, tls) that a zone the device can be given does not offer, so
+    the SRV records the phone looks up would not exist. A device pinned to a zone can be
+    given that zone only; any other can be given any zone of its cluster (GeoIP)."""
+    cluster = estate.cluster(record.cluster)
+    zones = (cluster.zone(record.pinned_zone),) if record.pinned_zone else cluster.zones
+    if not zones:
+        return []
+    effective = effective_settings(estate, record, ZoneChoice(zones[0], "checked"))
+    found = conflicts(effective)
+    transport = effective.transport
+    if transport is not Transport.DNS_NAPTR:
+        wanted = SipTransport(transport.value)
+        for zone in zones:
+            if wanted not in zone.transports:
+                offered = ", ".join(t.value for t in zone.transports)
+                found.append(
+                    InvalidValue(
+                        f"{effective.source('transport')}: transport",
+                        f"{transport.value} is not offered by zone {zone.name} ({offered}): "
+                        "phones given that zone would find no SRV records for it",
+                    )
+                )
+    return found

@@ -208,6 +208,9 @@ class DeviceConfig:
     zone: str
     settings: EffectiveSettings
     lines: tuple[LineConfig, ...] = field(default=())
+    # What the zone's proxy name resolves to (`provisioner.dns.records.ProxyRecords`), for
+    # the vendors that write a static DNS cache; None where no estate built it.
+    proxy_records: Any = field(default=None, repr=False, compare=False)
 
     def __init__(
         self,
@@ -220,6 +223,7 @@ class DeviceConfig:
         zone: str,
         settings: EffectiveSettings,
         lines: tuple[LineConfig, ...] = (),
+        proxy_records: Any = None,
     ) -> None:
         # What the generated __init__ does, without a frozen object.__setattr__ per field
         # (a third of the cost of `device_config`, which builds one per device).
@@ -227,3 +231,4 @@ class DeviceConfig:
         fields["mac"], fields["vendor"], fields["model"] = mac, vendor, model
         fields["account"], fields["cluster"], fields["partner"] = account, cluster, partner
         fields["zone"], fields["settings"], fields["lines"] = zone, settings, lines
+        fields["proxy_records"] = proxy_records

@@ -9,7 +9,12 @@ This module is the one place that knows
 * the rules applied after the merge, whatever any layer said: with transport
   ``dns-naptr`` every proxy and registrar port is 0 and there is no secondary proxy,
   because a non-zero port disables SRV on many phones and phones given two proxies
-  alternate between them.
+  alternate between them;
+* the combinations of values that no phone can honour (`conflicts`), refused when a
+  layer is written, naming each key and the layer that set it.
+
+The ``failover.*`` keys are the failover policy: vendor-neutral, compiled by each vendor
+module into its own keys (the README's failover table says which).
 
 The result, `EffectiveSettings`, carries for every key its value and where it came from.
 """
@@ -152,6 +157,30 @@ def _secret(value: object) -> str:
     return text
 
 
+_YES = frozenset(("yes", "true", "on", "1"))
+_NO = frozenset(("no", "false", "off", "0"))
+
+
+def _flag(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _YES:
+        return True
+    if text in _NO:
+        return False
+    raise ValueError(f"{value!r} is not yes or no")
+
+
+class Failback(StrEnum):
+    """When a phone that failed over tries the preferred media server again."""
+
+    NEW_REQUESTS = "new-requests"  # on every new call or registration (factory default)
+    DNS_TTL = "dns-ttl"  # when the SRV records' TTL runs out
+    REGISTRATION = "registration"  # at the next registration refresh
+    DURATION = "duration"  # after failover.failback_interval
+
+
 def _dial_string(value: object) -> str:
     text = _text(value)
     if not all(c.isdigit() or c in "*#+" for c in text):
@@ -225,9 +254,72 @@ SCHEMA: Mapping[str, SettingKey] = MappingProxyType(
             SettingKey(
                 "registration.expiry",
                 "seconds",
-                "Requested registration lifetime (vendors that count minutes get it converted).",
+                "Requested registration lifetime (vendors that count minutes get it converted). "
+                "A phone notices a dead registrar only when it refreshes: short, so inbound "
+                "calls come back within minutes.",
                 _seconds(60, 86400),
-                3600,
+                300,
+            ),
+            SettingKey(
+                "failover.tries_per_server",
+                "1..10",
+                "Tries of one media server before the next. Over UDP one try is a whole "
+                "transaction (its retransmissions included).",
+                lambda value: _integer(value, 1, 10),
+                1,
+            ),
+            SettingKey(
+                "failover.try_timeout",
+                "seconds",
+                "How long one try waits for an answer, where the vendor lets it be set "
+                "(RFC 3261's timer B is 32 s).",
+                _seconds(1, 32),
+                8,
+            ),
+            SettingKey(
+                "failover.register_on_failover",
+                "yes | no",
+                "Register on the media server failed over to, so inbound calls reach the phone.",
+                _flag,
+                True,
+            ),
+            SettingKey(
+                "failover.signal_only_registered",
+                "yes | no",
+                "Send calls only to a media server the phone is registered on; needs "
+                "register_on_failover and a failback other than new-requests.",
+                _flag,
+                True,
+            ),
+            SettingKey(
+                "failover.failback",
+                "new-requests | dns-ttl | registration | duration",
+                "When a phone that failed over tries the preferred media server again.",
+                _choice([mode.value for mode in Failback]),
+                Failback.DURATION.value,
+            ),
+            SettingKey(
+                "failover.failback_interval",
+                "seconds",
+                "How long a phone stays on the media server it failed over to, with failback "
+                "duration.",
+                _seconds(60, 86400),
+                600,
+            ),
+            SettingKey(
+                "failover.subscriptions_follow",
+                "yes | no",
+                "Subscriptions (BLF, voicemail) move with the registration.",
+                _flag,
+                True,
+            ),
+            SettingKey(
+                "failover.static_dns_cache",
+                "yes | no",
+                "Write the zone's NAPTR, SRV and A/AAAA records into the file of phones that "
+                "keep a static DNS cache, used only when live DNS does not answer.",
+                _flag,
+                False,
             ),
             SettingKey(
                 "ntp.server",
@@ -516,6 +608,49 @@ def merge(layers: Sequence[LayerValues], base: Stacked = NOTHING_STACKED) -> Eff
     if start is base._plain:
         _apply_rules(values, provenance)
     return EffectiveSettings(values, provenance)
+
+
+def as_text(value: Any) -> str:
+    """A value as a person reads it: yes/no, lists comma-separated, nothing for None."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+def _said(settings: EffectiveSettings, key: str) -> str:
+    return f"{key} = {as_text(settings[key])} (from {settings.source(key)})"
+
+
+def conflicts(settings: EffectiveSettings) -> list[InvalidValue]:
+    """The combinations in `settings` that no phone can honour, each naming its keys and the
+    layers that set them: a phone told to signal only where it is registered must register
+    where it fails over to, and must not go back to a dead server on every new request
+    (Yealink refuses ``only_signal_with_registered`` otherwise; every vendor loses calls)."""
+    found = []
+    if settings["failover.signal_only_registered"]:
+        key = "failover.signal_only_registered"
+        where = f"{settings.source(key)}: {key}"
+        if not settings["failover.register_on_failover"]:
+            found.append(
+                InvalidValue(
+                    where,
+                    "needs failover.register_on_failover = yes, but "
+                    + _said(settings, "failover.register_on_failover"),
+                )
+            )
+        if settings["failover.failback"] == Failback.NEW_REQUESTS.value:
+            found.append(
+                InvalidValue(
+                    where,
+                    "needs a failback other than new-requests, but "
+                    + _said(settings, "failover.failback"),
+                )
+            )
+    return found
 
 
 def mask(key: str, value: Any) -> Any:

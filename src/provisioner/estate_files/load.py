@@ -31,6 +31,7 @@ from provisioner.estate_files.schema import (
 )
 from provisioner.storage import models
 from provisioner.storage.database import Database
+from provisioner.storage.settings_check import check_devices
 from provisioner.storage.snapshot import load_estate
 
 Progress = Callable[[int, int], None]  # (devices done, devices in the file)
@@ -646,6 +647,8 @@ def load_estate_file(
                 loader.check_estate()
             if not loader.errors:
                 loader.check_publishable()
+            if not loader.errors:
+                loader.errors.extend(check_devices(session))
             if loader.errors:
                 raise EstateErrors(loader.errors)
         loader.result.change_id = session.info["change_id"]

@@ -12,11 +12,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from provisioner.domain.errors import InvalidValue, NotFound
+from provisioner.domain.errors import EstateErrors, InvalidValue, NotFound
 from provisioner.domain.mac import normalise_mac
 from provisioner.domain.settings import SCHEMA, Layer, to_storable
 from provisioner.storage import models
 from provisioner.storage.database import Database
+from provisioner.storage.settings_check import check_devices
 
 _OWNERS: dict[Layer, tuple[type[Any], str]] = {
     Layer.CLUSTER: (models.Cluster, "name"),
@@ -71,4 +72,12 @@ def change_layer(
         for key in unset:
             values.pop(key, None)
         row.settings = values
+        session.flush()
+        problems = check_devices(
+            session,
+            macs=[row.mac] if layer is Layer.DEVICE else None,
+            account=owner if layer is Layer.ACCOUNT else None,
+        )
+        if problems:
+            raise EstateErrors(problems)  # the write is rolled back: nothing changes
     return session.info["change_id"]

@@ -9,6 +9,17 @@ Failover: ``SIP_Transport_n_ = AUTO`` (transport from NAPTR), ``Use_DNS_SRV_n_ =
 ``DNS_SRV_Auto_Prefix_n_ = Yes`` and host names without a port; ``Alternate_Proxy_n_``
 and ``Alternate_Outbound_Proxy_n_`` empty, ``Dual_Registration_n_ = No``. SPA models get
 ``cisco/spa.xml.j2``, which adds the keys only SPA firmware has.
+
+``Use_DNS_SRV`` follows "no port", not the transport: a transport given without a port is
+SRV too. The auto prefix is always ``_sip._udp.``, so for TCP and TLS the prefix is off and
+the outbound proxy is written as the SRV name itself (``_sip._tcp.<proxy>``,
+``_sips._tcp.<proxy>``), which the phone then looks up as SRV (the guide: with the prefix
+off the name is queried as given). An explicit port: ``Use_DNS_SRV = No``, an A lookup.
+
+The failover policy: ``Proxy_Fallback_Intvl_n_`` (seconds before the preferred server is
+tried again: the failback as a duration) and ``Auto_Register_When_Failover_n_``
+(register_on_failover; with Yes the phone returns only when its registration expires).
+Tries, per-try timeout, calls only where registered and subscriptions have no known key.
 """
 
 from __future__ import annotations
@@ -78,18 +89,35 @@ def _yes(flag: bool) -> str:
     return common.on_off(flag, "Yes", "No")
 
 
-def _line(line: Any, servers: common.Servers, dtmf: str) -> dict[str, Any]:
+# The SRV names a line's outbound proxy is written as when the auto prefix (always
+# ``_sip._udp.``) would look up the wrong transport.
+SRV_PREFIX = {Transport.TCP: "_sip._tcp.", Transport.TLS: "_sips._tcp."}
+
+
+def _outbound_proxy(servers: common.Servers) -> tuple[str | None, bool]:
+    """The outbound proxy as written, and whether the auto prefix is on."""
+    prefix = SRV_PREFIX.get(servers.transport) if servers.srv and servers.proxy_host else None
+    if prefix is None:
+        return common.host_port(servers.proxy_host, servers.proxy_port), servers.srv
+    return prefix + servers.proxy_host, False  # type: ignore[operator]
+
+
+def _line(line: Any, servers: common.Servers, dtmf: str, policy: common.Failover) -> dict[str, Any]:
+    outbound_proxy, auto_prefix = _outbound_proxy(servers)
+    fallback = policy.failback_seconds()
     return {
         "n": line.index,
         "proxy": common.host_port(servers.registrar_host, servers.registrar_port),
-        "outbound_proxy": common.host_port(servers.proxy_host, servers.proxy_port),
+        "outbound_proxy": outbound_proxy,
         "use_outbound_proxy": _yes(bool(servers.proxy_host)),
         "alternate_outbound_proxy": common.host_port(
             servers.secondary_host, servers.secondary_port
         ),
         "transport": SIP_TRANSPORT[servers.transport],
-        "use_dns_srv": _yes(servers.naptr),
-        "dns_srv_auto_prefix": _yes(servers.naptr),
+        "use_dns_srv": _yes(servers.srv),
+        "dns_srv_auto_prefix": _yes(auto_prefix),
+        "fallback_interval": policy.failback_interval if fallback is None else fallback,
+        "auto_register_when_failover": _yes(policy.register_on_failover),
         "display_name": line.display_name,
         "user_id": line.sip_user,
         "password": line.password,
@@ -115,11 +143,12 @@ def variables(kind: str, config: DeviceConfig | None, context: RenderContext) ->
     settings = config.settings
     servers = common.servers(config)
     dtmf = DTMF[settings["dtmf"]]
+    policy = common.failover(config)
     return {
         "naptr": servers.naptr,
         "profile_rule": profile_rule,
         "resync_periodic": settings["resync.interval"],
-        "lines": [_line(line, servers, dtmf) for line in common.lines(config)],
+        "lines": [_line(line, servers, dtmf, policy) for line in common.lines(config)],
         "preferred_codec": _preferred(tuple(settings["codecs"])),
         "ntp_server": settings["ntp.server"],
         "voicemail": settings["voicemail.number"],

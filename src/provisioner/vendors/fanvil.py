@@ -6,7 +6,14 @@ have no confirmed name, so none is served.
 Failover: ``DNSSRV = 1``, registrar and proxy as host names with no port element (the
 conservative form; unsure, said in a comment in the file); ``BakProxyAddr``/``BakProxyPort``
 and ``BackupAddr``/``BackupPort`` written empty. ``DNSMode`` codes and the transport code
-under SRV are unsure and left out.
+under SRV are unsure and left out. ``DNSSRV`` follows "no port", not the transport: a
+transport given without a port is SRV too; only an explicit port turns SRV off.
+
+The failover policy, per line, with **unsure** semantics (no Fanvil document was found;
+the names and FusionPBX's values are all there is): ``EnableFailback = 1`` with
+``FailbackInterval`` (the failback as a duration), ``SignalRetryCounts`` (tries),
+``BackupNeedRegOn`` (register_on_failover). ``SignalFailback`` is not written: what it
+switches is not known.
 """
 
 from __future__ import annotations
@@ -45,7 +52,17 @@ USER_AGENT_RULES = (
 TEMPLATES = {"device": "fanvil/device.xml.j2"}
 
 
-def _line(line: Any, servers: common.Servers) -> dict[str, Any]:
+def _failover(policy: common.Failover) -> list[tuple[str, Any]]:
+    seconds = policy.failback_seconds()
+    return [
+        ("EnableFailback", 1),
+        ("FailbackInterval", policy.failback_interval if seconds is None else seconds),
+        ("SignalRetryCounts", policy.tries),
+        ("BackupNeedRegOn", common.on_off(policy.register_on_failover)),
+    ]
+
+
+def _line(line: Any, servers: common.Servers, failover: list[tuple[str, Any]]) -> dict[str, Any]:
     values: list[tuple[str, Any]] = [
         ("PhoneNumber", line.sip_user),
         ("DisplayName", line.display_name),
@@ -70,7 +87,8 @@ def _line(line: Any, servers: common.Servers) -> dict[str, Any]:
     ]
     if not servers.naptr:
         values.append(("Transport", TRANSPORT[servers.transport]))
-    values.append(("DNSSRV", 1 if servers.naptr else 0))
+    values.append(("DNSSRV", common.on_off(servers.srv)))
+    values += failover
     return {"index": line.index, "values": values}
 
 
@@ -79,9 +97,10 @@ def variables(kind: str, config: DeviceConfig | None, context: RenderContext) ->
         raise RenderError(f"fanvil has no file kind {kind!r}")
     config = common.require(config, kind)
     servers = common.servers(config)
+    failover = _failover(common.failover(config))
     return {
         "naptr": servers.naptr,
-        "lines": [_line(line, servers) for line in common.lines(config)],
+        "lines": [_line(line, servers, failover) for line in common.lines(config)],
     }
 
 

@@ -6,7 +6,15 @@ for every MAC, so the phone goes on), ``cfg<mac>.xml`` (the device file),
 
 Failover: DNS mode (P103/P408) = 2, NAPTR/SRV, and host names without a port; the
 secondary server (P2312/P2412) and backup outbound proxy (P2333/P2433) written empty.
-Register expiry (P32/P412) is in **minutes**. Only accounts 1 and 2 have known P-values.
+A transport given without a port is DNS mode 1 (SRV, for the transport in P130/P448); only
+an explicit port is mode 0 (A record). Register expiry (P32/P412) is in **minutes**. Only
+accounts 1 and 2 have known P-values.
+
+The failover policy (account 1 only: the keys of account 2 are not documented here):
+P26040 SRV failover mode (0 default, i.e. new requests; 1 saved address until the DNS TTL;
+3 saved address until the failback timeout; registration has no mode of its own and is
+written as 3 with the registration expiry), P60056 the failback timeout in **minutes**,
+P29095 register before DNS SRV failover, P60055 the maximum SIP request retries (tries).
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from provisioner.domain.estate import DeviceConfig
-from provisioner.domain.settings import Transport
+from provisioner.domain.settings import Failback, Transport
 from provisioner.vendors import common
 from provisioner.vendors.base import (
     Delivery,
@@ -65,7 +73,19 @@ ACCOUNT_KEYS: Mapping[int, Mapping[str, str]] = {
     },
 }
 DNS_MODE_A_RECORD = 0
+DNS_MODE_SRV = 1
 DNS_MODE_NAPTR_SRV = 2
+# Account 1's failover keys.
+SRV_FAILOVER_MODE = "P26040"
+FAILBACK_MINUTES = "P60056"
+REGISTER_BEFORE_FAILOVER = "P29095"
+MAX_RETRIES = "P60055"
+FAILOVER_MODE = {
+    Failback.NEW_REQUESTS: 0,
+    Failback.DNS_TTL: 1,
+    Failback.REGISTRATION: 3,
+    Failback.DURATION: 3,
+}
 TRANSPORT = {Transport.UDP: 0, Transport.TCP: 1, Transport.TLS: 2}
 NTP_SERVER = "P30"
 ADMIN_PASSWORD = "P2"
@@ -102,6 +122,25 @@ def expiry_minutes(seconds: int) -> int:
     return max(1, math.ceil(seconds / 60))
 
 
+def dns_mode(servers: common.Servers) -> int:
+    if servers.naptr:
+        return DNS_MODE_NAPTR_SRV
+    return DNS_MODE_SRV if servers.srv else DNS_MODE_A_RECORD
+
+
+def _failover(policy: common.Failover) -> list[tuple[str, Any]]:
+    seconds = policy.failback_seconds()
+    return [
+        (SRV_FAILOVER_MODE, FAILOVER_MODE[policy.failback]),
+        (
+            FAILBACK_MINUTES,
+            expiry_minutes(policy.failback_interval if seconds is None else seconds),
+        ),
+        (REGISTER_BEFORE_FAILOVER, common.on_off(policy.register_on_failover)),
+        (MAX_RETRIES, policy.tries),
+    ]
+
+
 def _account(line: Any, servers: common.Servers) -> list[tuple[str, Any]]:
     keys = ACCOUNT_KEYS[line.index]
     values: list[tuple[str, Any]] = [
@@ -118,7 +157,7 @@ def _account(line: Any, servers: common.Servers) -> list[tuple[str, Any]]:
             keys["backup_proxy"],
             common.host_port(servers.secondary_host, servers.secondary_port),
         ),
-        (keys["dns_mode"], DNS_MODE_NAPTR_SRV if servers.naptr else DNS_MODE_A_RECORD),
+        (keys["dns_mode"], dns_mode(servers)),
         (keys["expiry_minutes"], expiry_minutes(servers.expiry)),
     ]
     if not servers.naptr:
@@ -137,6 +176,8 @@ def variables(kind: str, config: DeviceConfig | None, context: RenderContext) ->
     lines = common.lines(config)
     return {
         "naptr": servers.naptr,
+        "srv": servers.srv,
+        "failover": _failover(common.failover(config)),
         "accounts": [
             (line.index, _account(line, servers)) for line in lines if line.index in ACCOUNT_KEYS
         ],

@@ -8,7 +8,22 @@ kept by no one here (404, the same for every MAC); ``<mac>-boot.log`` and ``<mac
 are uploads (PUT). The User-Agent carries no MAC: the path does.
 
 Failover: ``reg.x.server.1.transport`` and ``reg.x.outboundProxy.transport`` =
-``DNSnaptr`` with port 0 and host names; ``reg.x.server.2.*`` written empty.
+``DNSnaptr`` with port 0 and host names; ``reg.x.server.2.*`` written empty. A transport
+given without a port (port 0) is SRV for that transport; an explicit port is A/AAAA only.
+
+The failover policy, for ``reg.x.server.1`` and ``reg.x.outboundProxy`` alike:
+``failOver.reRegisterOn`` (factory 0: the phone would not register on the server it fails
+over to), ``failOver.failRegistrationOn`` (keep failing over when registering there
+fails: follows register_on_failover), ``failOver.onlySignalWithRegistered``,
+``failOver.failBack.mode`` and ``.timeout``; per server also ``retryMaxCount`` (tries)
+and ``retryTimeOut`` (ms per try). ``reg.x.tcpFastFailover = 1``: over TCP and TLS a
+connection error fails over at once. Subscriptions following the registration: no Poly
+key is known.
+
+The static DNS cache (``failover.static_dns_cache``): ``dns.cache.NAPTR.n.*``,
+``dns.cache.SRV.n.*`` and ``dns.cache.A.n.*``, twelve entries at most (the guide allows
+12 per type; we keep to 12 in all, which holds under either reading), TTLs of at least
+300 s (the guide's lower bound). What does not fit is named in a comment.
 """
 
 from __future__ import annotations
@@ -18,7 +33,7 @@ import re
 from typing import Any
 
 from provisioner.domain.estate import DeviceConfig
-from provisioner.domain.settings import Transport
+from provisioner.domain.settings import Failback, Transport
 from provisioner.vendors import common
 from provisioner.vendors.base import (
     Delivery,
@@ -38,6 +53,14 @@ TRANSPORT = {
     Transport.TCP: "TCPOnly",
     Transport.TLS: "TLS",
 }
+FAILBACK_MODE = {
+    Failback.NEW_REQUESTS: "newRequests",
+    Failback.DNS_TTL: "DNSTTL",
+    Failback.REGISTRATION: "registration",
+    Failback.DURATION: "duration",
+}
+STATIC_CACHE_ENTRIES = 12
+STATIC_CACHE_MIN_TTL = 300
 CODEC_PREFERENCE = {"g722": "G722", "pcmu": "G711_Mu", "pcma": "G711_A", "g729": "G729_AB"}
 SRTP = {"disabled": (0, 0, 0), "optional": (1, 1, 0), "required": (1, 1, 1)}
 
@@ -71,6 +94,17 @@ TEMPLATES = {
 
 def device_file(mac: str) -> str:
     return f"{mac}-sip.cfg"
+
+
+def _failover(policy: common.Failover) -> dict[str, Any]:
+    """The ``failOver.*`` attributes, the same for server 1 and the outbound proxy."""
+    return {
+        "failOver.reRegisterOn": common.on_off(policy.register_on_failover),
+        "failOver.failRegistrationOn": common.on_off(policy.register_on_failover),
+        "failOver.onlySignalWithRegistered": common.on_off(policy.signal_only_registered),
+        "failOver.failBack.mode": FAILBACK_MODE[policy.failback],
+        "failOver.failBack.timeout": policy.failback_interval,
+    }
 
 
 def _registration(line: Any, servers: common.Servers) -> dict[str, Any]:
@@ -110,10 +144,22 @@ def variables(kind: str, config: DeviceConfig | None, context: RenderContext) ->
     config = common.require(config, kind)
     settings = config.settings
     servers = common.servers(config)
+    policy = common.failover(config)
     enable, offer, require = SRTP[settings["srtp"]]
     resync = settings["resync.interval"]
     return {
         "naptr": servers.naptr,
+        "srv": servers.srv,
+        "failover": list(_failover(policy).items()),
+        "retry_max_count": policy.tries,
+        "retry_timeout_ms": policy.try_timeout * 1000,
+        "static_cache": (
+            common.static_dns_cache(
+                config.proxy_records, STATIC_CACHE_ENTRIES, STATIC_CACHE_MIN_TTL
+            )
+            if policy.static_dns_cache and config.proxy_records is not None
+            else None
+        ),
         "secondary_ignored": bool(servers.secondary_host),
         "registrations": [_registration(line, servers) for line in common.lines(config)],
         "ntp_server": settings["ntp.server"],

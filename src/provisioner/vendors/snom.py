@@ -5,6 +5,11 @@ setting files to load (no secret), ``<MAC>.xml`` is the device file with the ide
 
 Failover: the registrar and outbound proxy as host names without a port; how Snom treats
 SRV and port 0 is unsure, so the file says so in a comment. Snom has no backup proxy key.
+
+The failover policy: only the per-try timeout has a Snom key, ``sip_retry_t1`` (T1 in ms;
+a dead target costs 64 × T1, so T1 = timeout / 64, 500 ms at the RFC's 32 s). Tries,
+failback, registering where failed over to and subscriptions have no known Snom key: Snom
+re-registers elsewhere when a server answers its ``sip_failover_response``.
 """
 
 from __future__ import annotations
@@ -62,6 +67,11 @@ def _outbound(servers: common.Servers) -> str | None:
     return f"{target};transport={servers.transport.value}"
 
 
+def retry_t1(try_timeout: int) -> int:
+    """T1 in ms for a transaction timeout (64 × T1) of `try_timeout` seconds."""
+    return try_timeout * 1000 // 64
+
+
 def _identity(line: Any, servers: common.Servers) -> dict[str, Any]:
     return {
         "idx": line.index,
@@ -92,7 +102,11 @@ def variables(kind: str, config: DeviceConfig | None, context: RenderContext) ->
     if settings["voicemail.number"]:
         for identity in identities:
             identity["values"].append(("user_mailbox", settings["voicemail.number"]))
-    phone: list[tuple[str, Any]] = [("ntp_server", settings["ntp.server"])]
+    policy = common.failover(config)
+    phone: list[tuple[str, Any]] = [
+        ("ntp_server", settings["ntp.server"]),
+        ("sip_retry_t1", retry_t1(policy.try_timeout)),
+    ]
     if settings["resync.interval"]:
         phone.append(("settings_refresh_timer", settings["resync.interval"]))
     if settings["admin.password"]:

@@ -7,6 +7,23 @@ nothing in it) and ``<mac>.cfg`` (the device file, with the lines and their pass
 Failover: ``account.X.sip_server.1.transport_type = 3`` (DNS-NAPTR) with port 0, the
 outbound proxy on with the zone's proxy name and port 0; ``sip_server.2`` and
 ``outbound_proxy.2`` (the backups) are written empty so a value left on the phone is cleared.
+A transport given without a port is SRV for that transport (Yealink: "if an explicit port
+(except 0) is specified, A query will be performed only"); ``account.X.naptr_build = 1``
+makes a phone whose NAPTR lookup finds nothing try the SRV of UDP, TCP and TLS.
+
+The failover policy goes to ``sip_server.1`` and to ``outbound_proxy.1`` alike (the
+outbound proxy's keys default to -1, "as sip_server"; written out so either reading
+holds): ``retry_counts``, ``failback_mode`` (0 newRequests, 1 DNSTTL, 2 registration, 3
+duration), ``failback_timeout``, ``register_on_enable``, ``only_signal_with_registered``.
+Subscriptions following the registration is ``failback_subscribe.enable``, documented both
+per server (T5 guide) and per account: both are written. Yealink has no per-try timeout.
+
+The static DNS cache (``failover.static_dns_cache``): ``dns_cache_naptr.N.*``,
+``dns_cache_srv.N.*`` and ``dns_cache_a.N.*`` with ``account.X.dns_cache_type = 1`` and
+``account.X.static_cache_pri = 0`` (live DNS first; the cache only when DNS gives nothing).
+The guides list the entries for the model file; they are written in the device file, the
+one file the phone is known to load (unsure whether every firmware reads them there).
+Twelve entries at most, as Poly (Yealink's limit is not documented).
 """
 
 from __future__ import annotations
@@ -17,7 +34,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from provisioner.domain.estate import DeviceConfig
-from provisioner.domain.settings import Transport
+from provisioner.domain.settings import Failback, Transport
 from provisioner.vendors import common
 from provisioner.vendors.base import (
     TEXT,
@@ -34,6 +51,13 @@ NAME = "yealink"
 TRANSPORT_TYPE = {Transport.UDP: 0, Transport.TCP: 1, Transport.TLS: 2, Transport.DNS_NAPTR: 3}
 DTMF_TYPE = {"inband": 0, "rfc2833": 1, "info": 2}
 SRTP = {"disabled": 0, "optional": 1, "required": 2}
+FAILBACK_MODE = {
+    Failback.NEW_REQUESTS: 0,
+    Failback.DNS_TTL: 1,
+    Failback.REGISTRATION: 2,
+    Failback.DURATION: 3,
+}
+STATIC_CACHE_ENTRIES = 12
 LANGUAGE = {
     "en": "English",
     "fr": "French",
@@ -99,6 +123,19 @@ def _servers(servers: common.Servers) -> dict[str, Any]:
     }
 
 
+def _failover(policy: common.Failover, servers: common.Servers) -> dict[str, Any]:
+    """The failover keys of a line (the same for server 1 and outbound proxy 1)."""
+    return {
+        "retry_counts": policy.tries,
+        "failback_mode": FAILBACK_MODE[policy.failback],
+        "failback_timeout": policy.failback_interval,
+        "register_on_enable": common.on_off(policy.register_on_failover),
+        "only_signal_with_registered": common.on_off(policy.signal_only_registered),
+        "failback_subscribe": common.on_off(policy.subscriptions_follow),
+        "naptr_build": common.on_off(servers.srv),
+    }
+
+
 def _settings(settings: Mapping[str, Any]) -> dict[str, Any]:
     """The keys of a line that come from the settings: the same for every line."""
     return {
@@ -136,10 +173,20 @@ def variables(kind: str, config: DeviceConfig | None, context: RenderContext) ->
     resync = settings["resync.interval"]
     # Every line shares these (the templates and operator templates only read them):
     # the servers' keys, then the settings'.
+    policy = common.failover(config)
     shared = _servers(servers)
     shared.update(_settings(settings))
+    shared.update(_failover(policy, servers))
+    cache = (
+        common.static_dns_cache(config.proxy_records, STATIC_CACHE_ENTRIES)
+        if policy.static_dns_cache and config.proxy_records is not None
+        else None
+    )
+    shared["static_cache"] = cache is not None
     return {
         "naptr": servers.naptr,
+        "srv": servers.srv,
+        "static_cache": cache,
         "lines": [_line(line, shared) for line in common.lines(config)],
         "ntp_server": settings["ntp.server"],
         "resync_enable": 1 if resync else 0,
