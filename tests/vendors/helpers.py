@@ -12,6 +12,14 @@ from provisioner.vendors import RenderContext, profile
 
 BASE_URL = "https://prov.example.net:8443"
 PROXY = "us-east.p.example.net"
+MODELS = {  # a model of each vendor, for the tests that render every vendor
+    "yealink": "T46U",
+    "poly": "VVX450",
+    "cisco": "CP-8841-3PCC",
+    "grandstream": "GRP2614",
+    "snom": "D785",
+    "fanvil": "X4U",
+}
 REGISTRAR = "dental.sip.example.net"
 
 LINES = (

@@ -28,18 +28,11 @@ from provisioner.storage.database import Database
 from provisioner.storage.snapshot import load_device, load_estate
 from provisioner.vendors import RenderContext, profile
 from tests.dns.conftest import RunningDns, start_dns, stop_dns
+from tests.vendors.helpers import MODELS
 
 pytestmark = pytest.mark.integration
 
 MAC = "001565a00001"  # the demo's Yealink: account example-dental, zone us-east
-MODELS = {
-    "yealink": "T46U",
-    "poly": "VVX450",
-    "cisco": "CP-8841-3PCC",
-    "grandstream": "GRP2614",
-    "snom": "D785",
-    "fanvil": "X4U",
-}
 SRV_PREFIX = {"udp": "_sip._udp.", "tcp": "_sip._tcp.", "tls": "_sips._tcp."}
 NAPTR_SERVICE = {b"SIP+D2U": "udp", b"SIP+D2T": "tcp", b"SIPS+D2T": "tls"}
 

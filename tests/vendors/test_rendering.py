@@ -7,16 +7,8 @@ import pytest
 
 from provisioner.domain.estate import LineConfig
 from provisioner.vendors import PROFILES, RenderContext, RenderError, profile
-from tests.vendors.helpers import BASE_URL, config, parse_xml
+from tests.vendors.helpers import BASE_URL, MODELS, config, parse_xml
 
-MODELS = {
-    "yealink": "T46U",
-    "poly": "VVX450",
-    "cisco": "CP-8841-3PCC",
-    "grandstream": "GRP2614",
-    "snom": "D785",
-    "fanvil": "X4U",
-}
 MAC = "00aabbccddee"
 HOSTILE = LineConfig(1, "1001", "a&b", "p<w>\"&'x", 'Ann & "Bob" <x/>]]>', "L\r\n<evil/>")
 

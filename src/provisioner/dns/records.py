@@ -466,14 +466,14 @@ class _ZoneBuilder:
             self.problem(f"{where}: transports", "names the same transport twice")
             return
         for position, transport in enumerate(offered, start=1):
-            srv_name = dns.name.from_text(transport.srv_prefix, proxy)
+            owner = dns.name.from_text(transport.srv_prefix, proxy)
             naptr = (
                 f'{position * ORDER_STEP} {NAPTR_PREFERENCE} "s" "{transport.naptr_service}" "" '
-                f"{srv_name}"
+                f"{owner}"
             )
             self.add(proxy, NAPTR, zone.ttl, naptr)
             for priority, server in enumerate(zone.media_servers, start=1):
-                self.srv(zone, srv_name, transport, priority, server, hosts)
+                self.srv(zone, owner, transport, priority, server, hosts)
         first = zone.media_servers[0]
         if first.name in hosts:  # else already reported with the media server
             self.addresses(proxy, first.addresses, zone.ttl, f"{where}: proxy name")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from provisioner.dns.records import ProxyRecords, build_records, proxy_records
+from provisioner.dns.records import DnsRecords, ProxyRecords, build_records, proxy_records
 from provisioner.domain.errors import EstateErrors, InvalidValue
 from provisioner.domain.estate import DeviceConfig, DeviceRecord, Estate, SipTransport, Zone
 from provisioner.domain.settings import (
@@ -116,7 +116,7 @@ def _proxy_records(
         return None
 
 
-def _records(estate: Estate) -> object:
+def _records(estate: Estate) -> DnsRecords | None:
     try:
         return build_records(estate)
     except EstateErrors:  # stored estates are checked before they are written

@@ -28,7 +28,8 @@ import functools
 import re
 from typing import Any
 
-from provisioner.domain.estate import DeviceConfig
+from provisioner.dns.records import srv_name
+from provisioner.domain.estate import DeviceConfig, SipTransport
 from provisioner.domain.settings import Transport
 from provisioner.vendors import common
 from provisioner.vendors.base import (
@@ -89,22 +90,21 @@ def _yes(flag: bool) -> str:
     return common.on_off(flag, "Yes", "No")
 
 
-# The SRV names a line's outbound proxy is written as when the auto prefix (always
-# ``_sip._udp.``) would look up the wrong transport.
-SRV_PREFIX = {Transport.TCP: "_sip._tcp.", Transport.TLS: "_sips._tcp."}
+# The transports whose SRV records the auto prefix (always ``_sip._udp.``) would miss: a
+# line's outbound proxy is written as their SRV name instead, with the prefix off.
+NOT_AUTO_PREFIXED = {Transport.TCP: SipTransport.TCP, Transport.TLS: SipTransport.TLS}
 
 
 def _outbound_proxy(servers: common.Servers) -> tuple[str | None, bool]:
     """The outbound proxy as written, and whether the auto prefix is on."""
-    prefix = SRV_PREFIX.get(servers.transport) if servers.srv and servers.proxy_host else None
-    if prefix is None:
+    transport = NOT_AUTO_PREFIXED.get(servers.transport)
+    if transport is None or not servers.srv or not servers.proxy_host:
         return common.host_port(servers.proxy_host, servers.proxy_port), servers.srv
-    return prefix + servers.proxy_host, False  # type: ignore[operator]
+    return srv_name(servers.proxy_host, transport), False
 
 
 def _line(line: Any, servers: common.Servers, dtmf: str, policy: common.Failover) -> dict[str, Any]:
     outbound_proxy, auto_prefix = _outbound_proxy(servers)
-    fallback = policy.failback_seconds()
     return {
         "n": line.index,
         "proxy": common.host_port(servers.registrar_host, servers.registrar_port),
@@ -116,7 +116,7 @@ def _line(line: Any, servers: common.Servers, dtmf: str, policy: common.Failover
         "transport": SIP_TRANSPORT[servers.transport],
         "use_dns_srv": _yes(servers.srv),
         "dns_srv_auto_prefix": _yes(auto_prefix),
-        "fallback_interval": policy.failback_interval if fallback is None else fallback,
+        "fallback_interval": policy.failback_timer(),
         "auto_register_when_failover": _yes(policy.register_on_failover),
         "display_name": line.display_name,
         "user_id": line.sip_user,

@@ -17,7 +17,6 @@ import ipaddress
 from operator import attrgetter
 from typing import NamedTuple
 
-import dns.name
 import dns.rdatatype
 
 from provisioner.dns.records import ProxyRecords
@@ -107,6 +106,12 @@ class Failover(NamedTuple):
         if self.failback is Failback.DNS_TTL:
             return self.ttl if self.ttl is not None else self.failback_interval
         return None
+
+    def failback_timer(self) -> int:
+        """`failback_seconds` for vendors with a timer only, which cannot go back on
+        every new request: new-requests is written as the interval."""
+        seconds = self.failback_seconds()
+        return self.failback_interval if seconds is None else seconds
 
 
 def failover(config: DeviceConfig) -> Failover:

@@ -53,10 +53,9 @@ TEMPLATES = {"device": "fanvil/device.xml.j2"}
 
 
 def _failover(policy: common.Failover) -> list[tuple[str, Any]]:
-    seconds = policy.failback_seconds()
     return [
         ("EnableFailback", 1),
-        ("FailbackInterval", policy.failback_interval if seconds is None else seconds),
+        ("FailbackInterval", policy.failback_timer()),
         ("SignalRetryCounts", policy.tries),
         ("BackupNeedRegOn", common.on_off(policy.register_on_failover)),
     ]

@@ -129,12 +129,11 @@ def dns_mode(servers: common.Servers) -> int:
 
 
 def _failover(policy: common.Failover) -> list[tuple[str, Any]]:
-    seconds = policy.failback_seconds()
     return [
         (SRV_FAILOVER_MODE, FAILOVER_MODE[policy.failback]),
         (
             FAILBACK_MINUTES,
-            expiry_minutes(policy.failback_interval if seconds is None else seconds),
+            expiry_minutes(policy.failback_timer()),
         ),
         (REGISTER_BEFORE_FAILOVER, common.on_off(policy.register_on_failover)),
         (MAX_RETRIES, policy.tries),
