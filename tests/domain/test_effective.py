@@ -119,6 +119,9 @@ def at_once(estate: Estate, record: DeviceRecord, choice: ZoneChoice) -> DeviceC
         zone=choice.zone.name,
         settings=merge(layers),
         lines=record.lines,
+        provisioning_user=record.provisioning_user,
+        provisioning_password=record.provisioning_password,
+        revision=estate.change_id,
     )
 
 

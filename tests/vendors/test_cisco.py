@@ -47,7 +47,8 @@ def test_the_demo_mpp_device(demo_configs: dict[str, DeviceConfig]) -> None:
     assert values["Dual_Registration_1_"] == "No"
     assert ":" not in values["Proxy_1_"] and ":" not in values["Outbound_Proxy_1_"]
     assert "Use_Auth_ID_1_" not in values  # SPA only
-    assert values["Profile_Rule"].endswith("/$MA.xml")
+    assert values["Profile_Rule"] == f"[--uid {MAC} --pwd demo-{MAC}] {BASE_URL}/$MA.xml"
+    assert values["Profile_Rule_B"] == ""
 
 
 def test_spa_models_get_the_spa_keys() -> None:
@@ -90,8 +91,10 @@ def test_sip_transport_is_never_a_dns_srv_value() -> None:
 def test_bootstraps_carry_no_secret_and_point_at_the_mac_profile(name: str) -> None:
     text = render(config("cisco", "CP-8841-3PCC", MAC, {"admin.password": "qwerty123"}), name)
     values = elements(parse_xml(text))
-    assert values == {"Profile_Rule": f"{BASE_URL}/$MA.xml"}
+    url = f"{BASE_URL}/$MA.xml"
+    assert values == {"Profile_Rule": url, "Profile_Rule_B": url}  # _B: the same resync
     assert "secret-100" not in text and "qwerty" not in text
+    assert "--uid" not in text and "--pwd" not in text
 
 
 @pytest.mark.parametrize(
@@ -104,6 +107,8 @@ def test_bootstraps_carry_no_secret_and_point_at_the_mac_profile(name: str) -> N
         ("/8841-3PCC.xml", "mpp-bootstrap", None, "8841-3PCC", False),
         ("/CP-7832-3PCC.xml", "mpp-bootstrap", None, "7832-3PCC", False),
         ("/CP-8851NR-3PCC.xml", "mpp-bootstrap", None, "8851NR-3PCC", False),
+        ("/CP-8841-3PCC.cfg", "mpp-bootstrap", None, "8841-3PCC", False),
+        ("/8841-3PCC.cfg", "mpp-bootstrap", None, "8841-3PCC", False),
         (f"/{MAC}.xml", "device", MAC, None, True),
     ],
 )
@@ -120,7 +125,8 @@ def test_paths(path: str, kind: str, mac: str | None, model: str | None, secret:
         "/spa.cfg",
         "/spa504G.xml",
         "/CP-8841.xml",
-        "/CP-8841-3PCC.cfg",
+        "/CP-8841-3PCC.txt",
+        "/V03.xml",  # $PSN as the 8800 guide's example: names no model, not served
         "/../CP-8841-3PCC.xml",
         "/spa504G.cfg/../../etc/passwd",
         "/00562ba00003.xml.bak",

@@ -35,7 +35,8 @@ def test_the_demo_device(demo_configs: dict[str, DeviceConfig]) -> None:
     assert values["ProxyAddr"] == "us-east.p.acme.example"
     assert values["DNSSRV"] == "1"
     assert values["RegisterTTL"] == "300"
-    assert "RegisterPort" not in values and "ProxyPort" not in values
+    assert values["RegisterPort"] == "" and values["ProxyPort"] == ""  # no port: SRV
+    assert values["ProxyUser"] == "2002" and values["ProxyPswd"] == "bakery-2002-secret"
     for key in BACKUP_KEYS:
         assert values[key] == ""
     assert "Unsure" in text

@@ -54,12 +54,14 @@ def test_account_2_and_minutes_round_up() -> None:
     assert values["P2412"] == values["P2433"] == ""
 
 
-def test_lines_beyond_two_are_left_out_and_said_so() -> None:
+def test_lines_past_the_model_are_left_out_and_said_so() -> None:
     lines = tuple(LineConfig(i, str(i), str(i), f"pw-{i}-x", f"L{i}", f"L{i}") for i in (1, 2, 3))
-    text = render(config("grandstream", "GRP2614", MAC, lines=lines), f"cfg{MAC}.xml")
-    parse_xml(text)
+    text = render(config("grandstream", "GRP2612", MAC, lines=lines), f"cfg{MAC}.xml")
+    values = p_values(parse_xml(text))
     assert "pw-3-x" not in text
-    assert "Lines 3 not written" in text
+    assert "Lines 3 not written: the GRP2612 has 2 accounts" in text
+    assert values["P406"] == "pw-2-x"
+    assert "P501" not in values  # the GRP2612 has no account 3
 
 
 @pytest.mark.parametrize(("transport", "code"), [("udp", "0"), ("tcp", "1"), ("tls", "2")])
@@ -110,10 +112,8 @@ def test_paths(
 @pytest.mark.parametrize(
     "path",
     [
-        "/cfg000B82A00004.xml",
         "/CFG000b82a00004.xml",
         "/cfg000b82a00004.XML",
-        "/cfgGRP2614.xml",
         "/cfg000b82a00004.xml.bak",
         "/cfg/../000b82a00004.xml",
         "/000b82a00004.xml",

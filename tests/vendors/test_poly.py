@@ -92,7 +92,7 @@ def test_the_master_file_names_the_parameter_file_and_has_no_secret() -> None:
     assert root.attrib["CONFIG_FILES"] == f"{MAC}-sip.cfg"
     assert "secret-100" not in master
     default = parse_xml(render(device, "000000000000.cfg"))
-    assert default.attrib["CONFIG_FILES"] == ""
+    assert default.attrib["CONFIG_FILES"] == "[PHONE_MAC_ADDRESS]-sip.cfg"  # Poly puts its MAC in
 
 
 @pytest.mark.parametrize(

@@ -57,9 +57,10 @@ YEALINK_FIELDS = {"replace": "replacement", "ip": "address"}  # Yealink's names 
 
 def yealink_entries(text: str) -> Entries:
     rows: dict[tuple[str, int], dict[str, str]] = {}
-    for key, value in parse_key_values(text).items():
+    values = parse_key_values(text)
+    for key, value in values.items():
         found = re.fullmatch(r"dns_cache_(naptr|srv|a)\.(\d+)\.(\w+)", key)
-        if found:
+        if found and values[f"dns_cache_{found[1]}.{found[2]}.name"] != "%NULL%":  # cleared
             field = YEALINK_FIELDS.get(found[3], found[3])
             rows.setdefault((found[1], int(found[2])), {})[field] = value
     return _entries(rows)
@@ -159,7 +160,10 @@ clusters:
 
 def test_the_cache_is_opt_in(demo_database: Database) -> None:
     text, _ = asyncio.run(fetch(demo_database, YEALINK, f"/{YEALINK}.cfg", YEALINK_AGENT))
-    assert "dns_cache_" not in text and "static_cache_pri" not in text
+    values = parse_key_values(text)
+    entries = {k: v for k, v in values.items() if k.startswith("dns_cache_")}
+    assert entries and set(entries.values()) == {"%NULL%"}  # none written, any old one cleared
+    assert values["account.1.static_cache_pri"] == "0"  # live DNS first
 
 
 def test_targets_past_the_limit_are_named_and_never_half_written(demo_database: Database) -> None:

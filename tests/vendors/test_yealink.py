@@ -41,8 +41,8 @@ def test_the_demo_device_gets_dns_naptr_port_0_and_no_backup(
         assert values[f"{a}.outbound_proxy.1.address"] == "us-east.p.example.net"
         assert values[f"{a}.outbound_proxy.1.port"] == "0"
         for backup in ("sip_server.2", "outbound_proxy.2"):
-            assert values[f"{a}.{backup}.address"] == ""
-            assert values[f"{a}.{backup}.port"] == ""
+            assert values[f"{a}.{backup}.address"] == "%NULL%"
+            assert values[f"{a}.{backup}.port"] == "%NULL%"
     assert values["local_time.ntp_server1"] == "pool.ntp.org"
 
 
@@ -52,7 +52,7 @@ def test_no_backup_key_anywhere_has_a_value_with_dns_naptr() -> None:
     backups = {
         k: v for k, v in values.items() if ".sip_server.2." in k or ".outbound_proxy.2." in k
     }
-    assert backups and all(value == "" for value in backups.values())
+    assert backups and all(value == "%NULL%" for value in backups.values())
 
 
 @pytest.mark.parametrize(("transport", "code"), [("udp", "0"), ("tcp", "1"), ("tls", "2")])
@@ -66,7 +66,7 @@ def test_plain_transports_carry_their_code_ports_and_secondary(transport: str, c
     assert values["account.1.outbound_proxy.1.port"] == str(settings["outbound_proxy.port"])
     assert values["account.1.outbound_proxy.2.address"] == "backup.p.example.net"
     assert values["account.1.outbound_proxy.2.port"] == str(settings["secondary_proxy.port"])
-    assert values["account.1.sip_server.2.address"] == ""
+    assert values["account.1.sip_server.2.address"] == "%NULL%"
 
 
 def test_other_settings_use_yealink_keys_and_units() -> None:

@@ -1,7 +1,11 @@
 """`provisioner render MAC`: the exact bytes a phone would get for one of its files.
 
 The file goes to stdout untouched (secrets masked unless --show-secrets); what was rendered
-and why (vendor, file kind, zone and the step that chose it) goes to stderr.
+and why (vendor, file kind, zone and the step that chose it, the operator template used in
+place of the vendor's, the settings the vendor cannot take) goes to stderr. An operator
+template (`provisioner templates`) is applied exactly as for a fetch: the account's, else
+the partner's, else the cluster's, so with --show-secrets stdout is the bytes the phone is
+served.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import sys
 from pathlib import Path
 
 import click
+from sqlalchemy import select
 
 from provisioner.cli.context import errors, reports_errors, state
 from provisioner.cli.geoip import geoip_option, open_city_database
@@ -22,9 +27,12 @@ from provisioner.domain.mac import normalise_mac
 from provisioner.domain.settings import SECRET_KEYS, EffectiveSettings, mask
 from provisioner.geoip.addresses import parse_address
 from provisioner.geoip.locator import ZoneLocator
+from provisioner.storage import models
 from provisioner.storage.locations import load_device_location
 from provisioner.storage.snapshot import load_device, load_estate
+from provisioner.storage.template_overrides import load_overrides
 from provisioner.vendors import Delivery, RenderContext, profile
+from provisioner.vendors.overrides import render_operator_template
 
 MASK = "********"
 
@@ -70,6 +78,12 @@ def default_base_url() -> str:
     help="The URL the phone fetches from (boot files point there). Default: the "
     "provisioning.url setting, else http://PROVISIONER_HTTP (127.0.0.1:8080).",
 )
+@click.option(
+    "--firmware",
+    metavar="VERSION",
+    help="Render for this firmware version (Fanvil's file format depends on it). "
+    "Default: the version the phone last reported, if any.",
+)
 @geoip_option
 @click.option("--show-secrets", is_flag=True, help="Print SIP and admin passwords in clear.")
 @reports_errors
@@ -78,10 +92,12 @@ def render(
     file_name: str | None,
     address: str | None,
     base_url: str | None,
+    firmware: str | None,
     geoip_path: Path | None,
     show_secrets: bool,
 ) -> None:
-    """Print the file the phone with this MAC would get, byte for byte."""
+    """Print the file the phone with this MAC would get, byte for byte (an operator's
+    template for it applied, as for the phone)."""
     try:
         mac = normalise_mac(mac)
     except ValueError as error:
@@ -93,7 +109,12 @@ def render(
         if record is None:
             raise NotFound("device", mac)
         estate = load_estate(session)
+        overrides = load_overrides(session)
         location = load_device_location(session, mac) if address is not None else None
+        if firmware is None:
+            firmware = session.scalar(
+                select(models.Device.last_firmware).where(models.Device.mac == mac)
+            )
     locator = ZoneLocator(open_city_database(geoip_path))
     choice = locator.choose(estate, record, address, location.zone if location else None)
     config = device_config(estate, record, choice)
@@ -115,9 +136,16 @@ def render(
         ),
         mac=mac,
         model=request.model or record.model,
+        firmware=firmware,
     )
     shown = config if show_secrets else masked(config)
-    body = vendor.render(request.kind, shown if request.secret else None, context)
+    override = overrides.for_device(record, record.vendor, request.kind)
+    if override is None:
+        body = vendor.render(request.kind, shown if request.secret else None, context)
+    else:  # as the phones' route renders it (a failure is reported, nothing printed)
+        body = render_operator_template(
+            override.source, vendor, request.kind, shown, context, override.where
+        )
     secrets = "in clear" if show_secrets else "masked"
     errors.print(
         f"# {name}: {record.vendor} {record.model} ({request.kind}), zone {choice.zone.name} "
@@ -125,6 +153,15 @@ def render(
         highlight=False,
         markup=False,
     )
+    if override is not None:
+        errors.print(
+            f"# operator template: {override.layer} {override.owner} "
+            f"({override.vendor} {override.kind}), in place of the vendor's",
+            highlight=False,
+            markup=False,
+        )
+    for key, note in vendor.notes(config.settings):
+        errors.print(f"# {key}: {note}", highlight=False, markup=False)
     sys.stdout.flush()
     sys.stdout.buffer.write(body)
     sys.stdout.buffer.flush()

@@ -15,6 +15,7 @@ from provisioner.domain.mac import normalise_mac
 from provisioner.domain.settings import SCHEMA, Layer, as_text, mask, parse_assignments
 from provisioner.storage.layers import change_layer, describe
 from provisioner.storage.snapshot import load_device, load_estate
+from provisioner.vendors import profile
 
 
 class _ShowByDefault(click.Group):
@@ -50,6 +51,9 @@ def show(mac: str, as_json: bool, show_secrets: bool) -> None:
         estate = load_estate(session)
     choice = pinned_or_default_zone(estate, record)
     effective = effective_settings(estate, record, choice)
+    vendor = profile(record.vendor)
+    not_taken = dict(vendor.cannot_take(effective))
+    notes = vendor.notes(effective)
 
     def shown(key: str) -> Any:
         value = effective[key]
@@ -64,9 +68,14 @@ def show(mac: str, as_json: bool, show_secrets: bool) -> None:
             "account": record.account,
             "zone": {"name": choice.zone.name, "reason": choice.reason},
             "settings": {
-                key: {"value": shown(key), "source": str(effective.source(key))}
+                key: {
+                    "value": shown(key),
+                    "source": str(effective.source(key)),
+                    **({"not_taken": not_taken[key]} if key in not_taken else {}),
+                }
                 for key in effective
             },
+            "notes": [{"key": key, "note": note} for key, note in notes],
         }
         click.echo(json.dumps(document, indent=2))
         return
@@ -79,8 +88,13 @@ def show(mac: str, as_json: bool, show_secrets: bool) -> None:
     table.add_column("value", overflow="fold", min_width=24)  # a host name on one line
     table.add_column("set by")
     for key in effective:
-        table.add_row(key, as_text(shown(key)), str(effective.source(key)))
+        source = str(effective.source(key))
+        if key in not_taken:
+            source += f" · not taken by {record.vendor}"
+        table.add_row(key, as_text(shown(key)), source)
     console.print(table)
+    for key, note in notes:
+        console.print(f"{key}: {note}", highlight=False, markup=False)
 
 
 def _layer_options(function: Any) -> Any:

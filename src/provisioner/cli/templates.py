@@ -1,6 +1,8 @@
 """`provisioner templates`: operators' own templates for a vendor file, on a cluster,
 partner or account. A template is tried on the devices it would reach before it is saved,
-so its errors are reported here, not to a phone."""
+so its errors are reported here, not to a phone: one that fails, or whose file would lose
+lines the vendor's file gives the phone, is not saved (and `list --check` does not call it
+ok). An estate file's ``templates`` (see `provisioner load`) are tried the same way."""
 
 from __future__ import annotations
 
@@ -9,14 +11,10 @@ from pathlib import Path
 import click
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import select
 
 from provisioner.cli.context import console, errors, reports_errors, state
-from provisioner.domain.effective import device_config
 from provisioner.domain.errors import InvalidValue, ProvisionerError
-from provisioner.storage import models
 from provisioner.storage.database import Database
-from provisioner.storage.snapshot import load_device, load_estate
 from provisioner.storage.template_overrides import (
     LAYERS,
     Override,
@@ -24,20 +22,17 @@ from provisioner.storage.template_overrides import (
     set_override,
     unset_override,
 )
-from provisioner.vendors import PROFILES, Delivery, RenderContext
-from provisioner.vendors.overrides import compile_operator_template, render_operator_template
-from provisioner.web.problems import render_problem
-
-TRIED_DEVICES = 20  # devices a template is tried on before it is saved
+from provisioner.storage.template_overrides import try_override as try_override_in
+from provisioner.vendors import PROFILES
+from provisioner.vendors.overrides import compile_operator_template, file_kinds
 
 
 def _kinds(vendor: str) -> list[str]:
-    for profile in PROFILES:
-        if profile.name == vendor:
-            return sorted(
-                {rule.kind for rule in profile.path_rules if rule.delivery is Delivery.RENDER}
-            )
-    raise InvalidValue("vendor", f"{vendor!r} is not one of {', '.join(p.name for p in PROFILES)}")
+    kinds = file_kinds(vendor)
+    if kinds is None:
+        known = ", ".join(p.name for p in PROFILES)
+        raise InvalidValue("vendor", f"{vendor!r} is not one of {known}")
+    return kinds
 
 
 def _check_names(layer: str, vendor: str, kind: str) -> None:
@@ -48,49 +43,12 @@ def _check_names(layer: str, vendor: str, kind: str) -> None:
         raise InvalidValue("kind", f"{vendor} has no file kind {kind!r} ({', '.join(kinds)})")
 
 
-def _devices_in_scope(database: Database, layer: str, owner: str, vendor: str) -> list[str]:
-    query = (
-        select(models.Device.mac)
-        .join(models.Account, models.Device.account_id == models.Account.id)
-        .where(models.Device.vendor == vendor)
-        .order_by(models.Device.mac)
-        .limit(TRIED_DEVICES)
-    )
-    if layer == "account":
-        query = query.where(models.Account.name == owner)
-    elif layer == "partner":
-        query = query.join(models.Partner, models.Account.partner_id == models.Partner.id).where(
-            models.Partner.name == owner
-        )
-    else:
-        query = query.join(models.Cluster, models.Account.cluster_id == models.Cluster.id).where(
-            models.Cluster.name == owner
-        )
-    with database.read() as session:
-        return list(session.scalars(query))
-
-
 def try_override(database: Database, override: Override) -> tuple[int, list[str]]:
-    """Render `override` for the devices it reaches (at most TRIED_DEVICES): how many were
-    tried, and the problems (secrets masked)."""
-    profile = next(p for p in PROFILES if p.name == override.vendor)
-    macs = _devices_in_scope(database, override.layer, override.owner, override.vendor)
-    problems: list[str] = []
+    """Render `override` for the devices it reaches (at most `TRIED_DEVICES`): how many were
+    tried, and the problems (secrets masked), a file that loses the device's lines included
+    (`storage.template_overrides.try_override`)."""
     with database.read() as session:
-        estate = load_estate(session)
-        for mac in macs:
-            record = load_device(session, mac)
-            if record is None:
-                continue
-            config = device_config(estate, record)
-            context = RenderContext(base_url="http://provisioner.invalid", mac=mac, model=None)
-            try:
-                render_operator_template(
-                    override.source, profile, override.kind, config, context, override.where
-                )
-            except Exception as error:
-                problems.append(f"device {mac}: {render_problem(error, config)}")
-    return len(macs), problems
+        return try_override_in(session, override)
 
 
 @click.group()
@@ -109,8 +67,9 @@ def set_(layer: str, owner: str, vendor: str, kind: str, file: Path) -> None:
     """Use FILE (Jinja2, run in a sandbox) for VENDOR's KIND file of LAYER OWNER's devices.
 
     The template gets the variables of the vendor's own template and may extend it
-    ({% extends "yealink/device.cfg.j2" %}). It is tried on the devices it reaches first;
-    if it fails for any, nothing is saved.
+    ({% extends "yealink/device.cfg.j2" %}, printing a block of the vendor's with
+    {{ super() }}). It is tried on the devices it reaches first; if it fails for any, or
+    its file would lose a line the vendor's file gives the phone, nothing is saved.
     """
     _check_names(layer, vendor, kind)
     source = file.read_text("utf-8")

@@ -148,6 +148,9 @@ def device_config(
         effective_settings(estate, record, choice),
         record.lines,
         dns,
+        record.provisioning_user,
+        record.provisioning_password,
+        estate.change_id,
     )
 
 

@@ -211,6 +211,11 @@ class DeviceConfig:
     # What the zone's proxy name resolves to (`provisioner.dns.records.ProxyRecords`), for
     # the vendors that write a static DNS cache; None where no estate built it.
     proxy_records: Any = field(default=None, repr=False, compare=False)
+    # The device's own provisioning credentials (Cisco keeps them in its profile rule).
+    provisioning_user: str = field(default="", repr=False)
+    provisioning_password: str = field(default="", repr=False)
+    # The estate's change id when rendered: rises with every change (Fanvil's <Version>).
+    revision: int = 0
 
     def __init__(
         self,
@@ -224,6 +229,9 @@ class DeviceConfig:
         settings: EffectiveSettings,
         lines: tuple[LineConfig, ...] = (),
         proxy_records: Any = None,
+        provisioning_user: str = "",
+        provisioning_password: str = "",
+        revision: int = 0,
     ) -> None:
         # What the generated __init__ does, without a frozen object.__setattr__ per field
         # (a third of the cost of `device_config`, which builds one per device).
@@ -232,3 +240,6 @@ class DeviceConfig:
         fields["account"], fields["cluster"], fields["partner"] = account, cluster, partner
         fields["zone"], fields["settings"], fields["lines"] = zone, settings, lines
         fields["proxy_records"] = proxy_records
+        fields["provisioning_user"] = provisioning_user
+        fields["provisioning_password"] = provisioning_password
+        fields["revision"] = revision

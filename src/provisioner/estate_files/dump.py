@@ -2,7 +2,9 @@
 
 The dump holds secrets (provisioning and SIP passwords): it is a backup, keep it as one.
 Devices are streamed account by account, so dumping a large estate does not hold every
-device in memory twice.
+device in memory twice. Operators' templates are written under their owner (cluster,
+partner or account) as ``templates``, each source as a YAML literal block where it can be
+one (else quoted), so `load` restores the same bytes.
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from provisioner.storage import models
 from provisioner.storage.database import Database
+from provisioner.storage.template_overrides import Override, overrides_of
+
+# (layer, owner) → its templates, as estate-file entries
+Templates = dict[tuple[str, str], list[dict[str, Any]]]
 
 # Strings a YAML 1.2 reader could take for something else (numbers, booleans, null) are
 # always written in quotes, so `load` gets back exactly what was dumped.
@@ -35,11 +41,40 @@ def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _represent_text)
 
 
+class _Source(str):
+    """A template's source: written as a literal block (``|``) when YAML allows it."""
+
+    __slots__ = ()
+
+
+def _represent_source(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    # The emitter falls back to a quoted scalar when a literal block cannot hold the text
+    # (trailing spaces on a line, some control characters): either loads back the same.
+    return dumper.represent_scalar("tag:yaml.org,2002:str", str(text), style="|")
+
+
+_Dumper.add_representer(_Source, _represent_source)
+
+
+def _templates(overrides: list[Override]) -> Templates:
+    found: Templates = {}
+    for override in overrides:
+        entry: dict[str, Any] = {
+            "vendor": override.vendor,
+            "kind": override.kind,
+            "source": _Source(override.source),
+        }
+        if not override.enabled:
+            entry["enabled"] = False
+        found.setdefault((override.layer, override.owner), []).append(entry)
+    return found
+
+
 def _without_empty(entry: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in entry.items() if value not in (None, {}, [])}
 
 
-def _cluster(cluster: models.Cluster) -> dict[str, Any]:
+def _cluster(cluster: models.Cluster, templates: Templates) -> dict[str, Any]:
     return _without_empty(
         {
             "name": cluster.name,
@@ -82,9 +117,15 @@ def _cluster(cluster: models.Cluster) -> dict[str, Any]:
                 {"network": rule.network, "zone": rule.zone.name} for rule in cluster.zone_rules
             ],
             "country_zones": {entry.country: entry.zone.name for entry in cluster.country_zones},
+            "templates": templates.get(("cluster", cluster.name)),
             "partners": [
                 _without_empty(
-                    {"name": partner.name, "domain": partner.domain, "settings": partner.settings}
+                    {
+                        "name": partner.name,
+                        "domain": partner.domain,
+                        "settings": partner.settings,
+                        "templates": templates.get(("partner", partner.name)),
+                    }
                 )
                 for partner in cluster.partners
             ],
@@ -117,7 +158,7 @@ def _device(device: models.Device) -> dict[str, Any]:
     )
 
 
-def _accounts(session: Session) -> Iterator[dict[str, Any]]:
+def _accounts(session: Session, templates: Templates) -> Iterator[dict[str, Any]]:
     accounts = session.scalars(
         select(models.Account)
         .order_by(models.Account.name)
@@ -142,6 +183,7 @@ def _accounts(session: Session) -> Iterator[dict[str, Any]]:
                 "sip_domain": account.sip_domain,
                 "zone": account.zone.name if account.zone else None,
                 "settings": account.settings,
+                "templates": templates.get(("account", account.name)),
                 "devices": [_device(device) for device in devices],
             }
         )
@@ -166,15 +208,16 @@ def dump_estate(database: Database, out: TextIO) -> None:
                 selectinload(models.Cluster.country_zones).selectinload(models.CountryZone.zone),
             )
         ).all()
+        templates = _templates(overrides_of(session))
         head: dict[str, Any] = {}
         if global_row and global_row.settings:
             head["settings"] = global_row.settings
-        head["clusters"] = [_cluster(cluster) for cluster in clusters]
+        head["clusters"] = [_cluster(cluster, templates) for cluster in clusters]
         out.write("# Provisioner estate file. It holds passwords: keep it as you keep backups.\n")
         out.write(yaml.dump(head, Dumper=_Dumper, sort_keys=False, allow_unicode=True))
         out.write("accounts:\n")
         wrote_any = False
-        for account in _accounts(session):
+        for account in _accounts(session, templates):
             out.write(yaml.dump([account], Dumper=_Dumper, sort_keys=False, allow_unicode=True))
             wrote_any = True
         if not wrote_any:

@@ -5,6 +5,12 @@ entry and field); then the entries are applied on top of what is stored and the 
 checked as a whole (references between clusters, zones, partners, accounts and devices)
 before anything is committed. Devices go in by bulk statements, so 100,000 of them load in
 seconds; `progress` is told how many devices are done.
+
+An owner's ``templates`` (a cluster's, partner's or account's operator templates), when
+given, replace its stored ones (``templates: []`` removes them); left out, the stored ones
+stay. A template that is new or changed is tried, after everything else is applied, on the
+devices it reaches, as `provisioner templates set` tries it: one that fails or whose file
+loses the device's lines is an error of the file, naming the template's entry.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import yaml_rs
@@ -27,12 +34,14 @@ from provisioner.estate_files.schema import (
     ClusterEntry,
     DeviceEntry,
     EstateFile,
+    TemplateEntry,
     ZoneEntry,
 )
 from provisioner.storage import models
 from provisioner.storage.database import Database
 from provisioner.storage.settings_check import check_devices
 from provisioner.storage.snapshot import load_estate
+from provisioner.storage.template_overrides import Override, try_override
 
 Progress = Callable[[int, int], None]  # (devices done, devices in the file)
 
@@ -45,11 +54,16 @@ class LoadResult:
     change_id: int
     created: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
+    removed: dict[str, int] = field(default_factory=dict)  # templates left out of a given list
 
     def summary(self) -> str:
-        """``created 6 devices, 7 lines; updated 2 clusters``."""
+        """``created 6 devices, 7 lines; updated 2 clusters; removed 1 template``."""
         parts = []
-        for verb, counts in (("created", self.created), ("updated", self.updated)):
+        for verb, counts in (
+            ("created", self.created),
+            ("updated", self.updated),
+            ("removed", self.removed),
+        ):
             named = [
                 f"{number} {kind.removesuffix('s') if number == 1 and kind != 'global settings' else kind}"
                 for kind, number in counts.items()
@@ -102,6 +116,8 @@ def _where(raw: Any, loc: Sequence[Any]) -> str:
             key = None
             if isinstance(item, dict):
                 key = item.get("name", item.get("mac", item.get("index")))
+                if key is None and "vendor" in item:  # a template: ``yealink device``
+                    key = f"{item['vendor']} {item.get('kind', '')}".strip()
             parts[-1] += f"[{step}]" + (f" {key}" if key is not None else "")
             node = item
         else:
@@ -119,6 +135,9 @@ class _Loader:
         self.progress = progress
         self.errors: list[InvalidValue] = []
         self.result = LoadResult(change_id=0)
+        # (where, layer, owner row, the given list): applied once every owner has an id
+        self.templates: list[tuple[str, str, Any, list[TemplateEntry]]] = []
+        self.templates_to_try: list[tuple[str, Override]] = []  # (where, new or changed)
 
     def count(self, kind: str, created: bool, n: int = 1) -> None:
         target = self.result.created if created else self.result.updated
@@ -168,6 +187,10 @@ class _Loader:
             return
         self.session.flush()
         self.apply_devices(estate.accounts)
+        if self.errors:
+            return
+        self.session.flush()
+        self.apply_templates()
 
     def apply_cluster(self, where: str, entry: ClusterEntry) -> None:
         given = entry.model_fields_set
@@ -194,6 +217,8 @@ class _Loader:
             if name in given:
                 setattr(cluster, name, getattr(entry, name))
         self.count("clusters", created)
+        if "templates" in given:
+            self.templates.append((where, "cluster", cluster, entry.templates))
 
         servers = {server.name: server for server in cluster.media_servers}
         for server_entry in entry.media_servers:
@@ -275,6 +300,8 @@ class _Loader:
                 partner.domain = partner_entry.domain
             if "settings" in partner_entry.model_fields_set:
                 partner.settings = partner_entry.settings
+            if "templates" in partner_entry.model_fields_set:
+                self.templates.append((partner_where, "partner", partner, partner_entry.templates))
 
     def apply_zone(
         self,
@@ -368,6 +395,8 @@ class _Loader:
                     account.partner = partner
         if "zone" in given:
             account.zone = self.zone_in(cluster, entry.zone, f"{where} › zone")
+        if "templates" in given:
+            self.templates.append((where, "account", account, entry.templates))
 
     def zone_in(self, cluster: models.Cluster, name: str | None, where: str) -> models.Zone | None:
         if name is None:
@@ -556,6 +585,53 @@ class _Loader:
             self.session.execute(_LINES.insert(), chunk)
         self.count("lines", True, len(rows))
 
+    # operators' templates, once their owners have ids
+
+    def apply_templates(self) -> None:
+        """Give each owner whose entry lists ``templates`` exactly those: new ones added,
+        changed ones updated, the others of that owner removed."""
+        now = datetime.now(UTC)
+        for where, layer, owner, entries in self.templates:
+            stored = {
+                (row.vendor, row.file_kind): row
+                for row in self.session.scalars(
+                    select(models.TemplateOverride).where(
+                        models.TemplateOverride.layer == layer,
+                        models.TemplateOverride.owner_id == owner.id,
+                    )
+                )
+            }
+            for position, entry in enumerate(entries):
+                row = stored.pop((entry.vendor, entry.kind), None)
+                self.count("templates", row is None)
+                if row is None:
+                    row = models.TemplateOverride(
+                        layer=layer, owner_id=owner.id, vendor=entry.vendor, file_kind=entry.kind
+                    )
+                    self.session.add(row)
+                elif row.source == entry.source and row.enabled == entry.enabled:
+                    continue  # as stored: nothing to try again
+                row.source, row.enabled, row.updated_at = entry.source, entry.enabled, now
+                if entry.enabled:
+                    override = Override(layer, owner.name, entry.vendor, entry.kind, entry.source)
+                    entry_where = f"{where} › templates[{position}] {entry.vendor} {entry.kind}"
+                    self.templates_to_try.append((f"{entry_where} › source", override))
+            for row in stored.values():
+                self.session.delete(row)
+                self.result.removed["templates"] = self.result.removed.get("templates", 0) + 1
+        self.flush()
+
+    def check_templates(self) -> None:
+        """Try each new or changed template on the devices it reaches, as the estate would
+        be committed."""
+        if not self.templates_to_try:
+            return
+        estate = load_estate(self.session)
+        for where, override in self.templates_to_try:
+            _tried, problems = try_override(self.session, override, estate)
+            for problem in problems:
+                self.error(where, problem)
+
     # the estate as a whole, after the file is applied
 
     def check_publishable(self) -> None:
@@ -649,6 +725,8 @@ def load_estate_file(
                 loader.check_publishable()
             if not loader.errors:
                 loader.errors.extend(check_devices(session))
+            if not loader.errors:
+                loader.check_templates()
             if loader.errors:
                 raise EstateErrors(loader.errors)
         loader.result.change_id = session.info["change_id"]

@@ -3,7 +3,13 @@
 Each entry is found by its natural key (cluster, partner and account by name, media
 server and zone by name within their cluster, device by MAC, line by index). A field left
 out of an entry keeps its stored value, or takes its default for a new entry; a list that
-is given (a zone's media servers, a device's lines) replaces the stored one.
+is given (a zone's media servers, a device's lines, an owner's templates) replaces the
+stored one.
+
+A cluster, partner or account may carry ``templates``: its operator templates (see
+`provisioner templates`), each a vendor, a file kind of that vendor and the Jinja2 source,
+written as it is (no whitespace stripped). The source's syntax is checked here, naming the
+line; whether it renders for the devices it reaches is checked when the file is loaded.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -26,6 +33,11 @@ from provisioner.domain.errors import InvalidValue
 from provisioner.domain.estate import VENDORS
 from provisioner.domain.mac import normalise_mac
 from provisioner.domain.settings import to_storable, validate_layer
+from provisioner.vendors.overrides import (
+    OperatorTemplateError,
+    compile_operator_template,
+    file_kinds,
+)
 
 
 def _settings(values: Any) -> dict[str, Any]:
@@ -104,10 +116,56 @@ class ZoneEntry(Entry):
         return value
 
 
+class TemplateEntry(Entry):
+    """An operator template of the owner it is given under (cluster, partner or account)."""
+
+    model_config = ConfigDict(str_strip_whitespace=False)  # a source is written as it is
+
+    vendor: Literal[VENDORS]  # type: ignore[valid-type]
+    kind: Annotated[str, Field(min_length=1, max_length=64)]
+    source: Annotated[str, Field(min_length=1)]  # at most MAX_SOURCE characters
+    enabled: bool = True
+
+    @field_validator("vendor", "kind", mode="before")
+    @classmethod
+    def _name(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("kind")
+    @classmethod
+    def _kind_of_vendor(cls, kind: str, info: ValidationInfo) -> str:
+        vendor = info.data.get("vendor")
+        kinds = file_kinds(vendor) if vendor else None
+        if kinds is not None and kind not in kinds:
+            raise ValueError(f"{vendor} has no file kind {kind!r} ({', '.join(kinds)})")
+        return kind
+
+    @field_validator("source")
+    @classmethod
+    def _compiles(cls, source: str) -> str:
+        try:
+            compile_operator_template(source)
+        except OperatorTemplateError as error:
+            at = f"line {error.line}: " if error.line else ""
+            raise ValueError(f"{at}{error.message}") from None
+        return source
+
+
+def _one_per_file(templates: list[TemplateEntry]) -> list[TemplateEntry]:
+    files = [(template.vendor, template.kind) for template in templates]
+    if len(set(files)) != len(files):
+        raise ValueError("two templates for the same vendor and file kind")
+    return templates
+
+
+Templates = Annotated[list[TemplateEntry], AfterValidator(_one_per_file)]
+
+
 class PartnerEntry(Entry):
     name: Label
     domain: HostName
     settings: Settings = {}
+    templates: Templates = []  # given: replaces the partner's templates
 
 
 def _network(text: str) -> str:
@@ -140,6 +198,7 @@ class ClusterEntry(Entry):
     partners: list[PartnerEntry] = []
     zone_rules: list[ZoneRuleEntry] = []  # given: replaces the cluster's rules
     country_zones: dict[Annotated[str, AfterValidator(_country)], Label] = {}  # given: replaces
+    templates: Templates = []  # given: replaces the cluster's templates
 
     @field_validator("zone_rules")
     @classmethod
@@ -190,6 +249,7 @@ class AccountEntry(Entry):
     sip_domain: HostName | None = None
     zone: Label | None = None
     settings: Settings = {}
+    templates: Templates = []  # given: replaces the account's templates
     devices: list[DeviceEntry] = []
 
 

@@ -4,7 +4,8 @@ partner or account), vendor and file kind. Setting or removing one is an estate 
 
 `load_overrides` reads them all (they are few) for the phones' snapshot; `Overrides.for_device`
 picks the most specific one for a device: its account's, else its partner's, else its
-cluster's.
+cluster's. `try_override` renders one for the devices it reaches before it is saved (by
+`provisioner templates set` and by an estate file's load), and for `templates list --check`.
 """
 
 from __future__ import annotations
@@ -18,10 +19,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
+from provisioner.domain.effective import device_config
 from provisioner.domain.errors import InvalidValue, NotFound
-from provisioner.domain.estate import DeviceRecord
+from provisioner.domain.estate import DeviceRecord, Estate
 from provisioner.storage import models
 from provisioner.storage.database import Database
+from provisioner.storage.snapshot import load_device, load_estate
+from provisioner.vendors import PROFILES, RenderContext
+from provisioner.vendors.overrides import lost_lines, render_operator_template
+from provisioner.vendors.problems import render_problem
 
 LAYERS: Mapping[str, type[models.Cluster] | type[models.Partner] | type[models.Account]] = {
     "cluster": models.Cluster,
@@ -68,6 +74,8 @@ class Overrides:
 
 NO_OVERRIDES = Overrides({})
 
+TRIED_DEVICES = 20  # devices a template is tried on before it is saved
+
 
 def _rows(session: Session) -> list[Override]:
     found = []
@@ -93,6 +101,74 @@ def load_overrides(session: Session) -> Overrides:
 def list_overrides(database: Database) -> list[Override]:
     with database.read() as session:
         return _rows(session)
+
+
+def overrides_of(session: Session) -> list[Override]:
+    """Every override, by layer, owner, vendor and kind (for `provisioner dump`)."""
+    return _rows(session)
+
+
+def devices_in_scope(
+    session: Session, layer: str, owner: str, vendor: str, limit: int = TRIED_DEVICES
+) -> list[str]:
+    """The MACs of (at most `limit` of) `vendor`'s devices under `layer` `owner`."""
+    query = (
+        select(models.Device.mac)
+        .join(models.Account, models.Device.account_id == models.Account.id)
+        .where(models.Device.vendor == vendor)
+        .order_by(models.Device.mac)
+        .limit(limit)
+    )
+    if layer == "account":
+        query = query.where(models.Account.name == owner)
+    elif layer == "partner":
+        query = query.join(models.Partner, models.Account.partner_id == models.Partner.id).where(
+            models.Partner.name == owner
+        )
+    else:
+        query = query.join(models.Cluster, models.Account.cluster_id == models.Cluster.id).where(
+            models.Cluster.name == owner
+        )
+    return list(session.scalars(query))
+
+
+def try_override(
+    session: Session, override: Override, estate: Estate | None = None
+) -> tuple[int, list[str]]:
+    """Render `override` for the devices it reaches (at most TRIED_DEVICES) as `session`
+    sees the estate: how many were tried, and the problems, each naming its device (secrets
+    masked). A problem is a template that fails, or one whose file loses a line the
+    vendor's own file gives the phone (`vendors.overrides.lost_lines`: a phone served it
+    would have no such line), which a render alone would call a success."""
+    profile = next((p for p in PROFILES if p.name == override.vendor), None)
+    if profile is None:
+        return 0, [f"no vendor {override.vendor!r}"]
+    macs = devices_in_scope(session, override.layer, override.owner, override.vendor)
+    if not macs:
+        return 0, []
+    estate = estate if estate is not None else load_estate(session)
+    problems: list[str] = []
+    for mac in macs:
+        record = load_device(session, mac)
+        if record is None:
+            continue
+        config = device_config(estate, record)
+        context = RenderContext(base_url="http://provisioner.invalid", mac=mac, model=None)
+        try:
+            body = render_operator_template(
+                override.source, profile, override.kind, config, context, override.where
+            )
+        except Exception as error:
+            problems.append(f"device {mac}: {render_problem(error, config)}")
+            continue
+        lost = lost_lines(body, profile, override.kind, config, context)
+        if lost:
+            named = ", ".join(f"{line.index} (SIP user {line.sip_user})" for line in lost)
+            problems.append(
+                f"device {mac}: {override.where}: the file loses line(s) {named}: the vendor's "
+                "file gives each as a value of its own, this one does not"
+            )
+    return len(macs), problems
 
 
 def _owner_id(session: Session, layer: str, owner: str) -> int:

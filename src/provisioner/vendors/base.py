@@ -23,7 +23,10 @@ from enum import StrEnum
 from typing import Any
 
 from provisioner.domain.estate import DeviceConfig
+from provisioner.domain.settings import SCHEMA
 from provisioner.vendors.rendering import render_template
+
+_DEFAULTS: Mapping[str, Any] = {key.name: key.default for key in SCHEMA.values()}
 
 XML = "application/xml"
 TEXT = "text/plain; charset=utf-8"
@@ -78,6 +81,7 @@ class RenderContext:
     base_url: str
     mac: str | None = None
     model: str | None = None
+    firmware: str | None = None  # from the User-Agent (Fanvil's file format depends on it)
 
 
 def context_for(
@@ -88,6 +92,7 @@ def context_for(
         base_url=base_url.rstrip("/"),
         mac=request.mac or (identity.mac if identity else None),
         model=request.model or (identity.model if identity else None),
+        firmware=identity.firmware if identity else None,
     )
 
 
@@ -128,6 +133,64 @@ class UserAgentRule:
     """A User-Agent form. Named groups: ``model``, ``firmware`` and optionally ``mac``."""
 
     pattern: re.Pattern[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Writes:
+    """A schema key reaches this vendor: the vendor keys it is written to (``{n}`` stands
+    for the line or account number) and how (units, value table, limits)."""
+
+    keys: tuple[str, ...]
+    how: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Unavailable:
+    """A schema key this vendor has no key for (or none a document confirms), and why."""
+
+    why: str
+
+
+SettingReach = Writes | Unavailable
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    """A model a vendor module knows: how many lines (accounts) it has, its file format."""
+
+    name: str
+    lines: int
+    file_format: str = ""
+
+
+def model_key(name: str) -> str:
+    """A model name compared without case, spaces, dashes or underscores."""
+    return "".join(c for c in name.upper() if c.isalnum())
+
+
+@dataclass(frozen=True)
+class ModelTable:
+    """A vendor's models, found by name without regard to case, and what an unknown model
+    is treated as (`unknown`: its line count is how many lines the file writes, disabled
+    past the estate's; its format the one written)."""
+
+    models: tuple[Model, ...]
+    unknown: Model
+    _by_name: Mapping[str, Model] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_name = {model_key(model.name): model for model in self.models}
+        object.__setattr__(self, "_by_name", by_name)
+
+    def find(self, name: str | None) -> Model | None:
+        """The model called `name` (any case; ``VVX_450``, ``vvx450`` and ``VVX-450`` are
+        one), or None when this vendor does not know it."""
+        return self._by_name.get(model_key(name)) if name else None
+
+    def of(self, name: str | None) -> tuple[Model, bool]:
+        """The model to write for (the unknown one if need be), and whether it is known."""
+        found = self.find(name)
+        return (found, True) if found is not None else (self.unknown, False)
 
 
 Variables = Callable[[str, DeviceConfig | None, RenderContext], Mapping[str, Any]]
@@ -175,6 +238,16 @@ class VendorProfile:
     variables: Variables = field(repr=False)
     template_for: TemplateChooser = field(repr=False)
     device_files: Callable[[str, str], tuple[str, ...]] = field(repr=False)
+    # Each schema key: the vendor keys it is written to, or why this vendor cannot take it.
+    settings_map: Mapping[str, SettingReach] = field(default_factory=dict, repr=False)
+    models: ModelTable | None = field(default=None, repr=False)
+    # What this vendor writes differently from an effective value, and why: (key, text).
+    adjustments: Callable[[Mapping[str, Any]], list[tuple[str, str]]] | None = field(
+        default=None, repr=False
+    )
+    # The device file carries a version the phone compares (Fanvil): the server keeps it
+    # from rising while the content stays the same (`web.file_versions`).
+    versioned: bool = field(default=False, repr=False)
     _rules_by_extension: Mapping[str | None, tuple[PathRule, ...]] = field(
         init=False, repr=False, compare=False
     )
@@ -257,6 +330,30 @@ class VendorProfile:
                 mac=mac_of(groups.get("mac")),
             )
         return None
+
+    def cannot_take(self, settings: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """The keys of `settings` set to a value other than the default that this vendor
+        cannot take, and why."""
+        found = []
+        for key, reach in self.settings_map.items():
+            if not isinstance(reach, Unavailable):
+                continue
+            value = settings.get(key)
+            if value in (None, "", ()) or value == _DEFAULTS.get(key):
+                continue  # nothing asked for beyond the defaults
+            found.append((key, reach.why))
+        return found
+
+    def notes(self, settings: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """What a person should know about `settings` on this vendor's phones: each key
+        it cannot take, and each value it writes differently (``provisioner settings``
+        and ``render`` print them)."""
+        found = [
+            (key, f"not taken by {self.name}: {why}") for key, why in self.cannot_take(settings)
+        ]
+        if self.adjustments is not None:
+            found += self.adjustments(settings)
+        return found
 
     def render(self, kind: str, config: DeviceConfig | None, context: RenderContext) -> bytes:
         """The bytes of a file of `kind`. Pure: same inputs, same bytes.

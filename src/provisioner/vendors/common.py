@@ -22,7 +22,7 @@ import dns.rdatatype
 from provisioner.dns.records import ProxyRecords
 from provisioner.domain.estate import DeviceConfig, LineConfig
 from provisioner.domain.settings import Failback, Transport
-from provisioner.vendors.base import RenderContext, RenderError
+from provisioner.vendors.base import Model, ModelTable, RenderContext, RenderError
 
 
 class Servers(NamedTuple):
@@ -172,6 +172,33 @@ def _in_order(found: tuple[LineConfig, ...]) -> bool:
             return False
         previous = line.index
     return True
+
+
+class LineSlots(NamedTuple):
+    """The lines a device file writes for its model.
+
+    A phone keeps a line the file does not mention, so every line the model has is
+    written: the estate's lines enabled, the others (`disabled`) written disabled. Lines
+    of the estate past the model's count are not written (`left_out`, named in the file).
+    For a model the vendor module does not know, `model` is its table's `unknown` entry.
+    """
+
+    lines: tuple[LineConfig, ...]
+    disabled: tuple[int, ...]
+    left_out: tuple[int, ...]
+    model: Model
+    known: bool
+
+
+def line_slots(config: DeviceConfig, models: ModelTable) -> LineSlots:
+    model, known = models.of(config.model)
+    count = model.lines
+    found = lines(config)
+    written = tuple(line for line in found if line.index <= count)
+    left_out = tuple(line.index for line in found if line.index > count)
+    used = {line.index for line in written}
+    disabled = tuple(index for index in range(1, count + 1) if index not in used)
+    return LineSlots(written, disabled, left_out, model, known)
 
 
 def codec_priority(name: str, codecs: tuple[str, ...]) -> int:

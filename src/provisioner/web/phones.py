@@ -43,6 +43,7 @@ from provisioner.storage.snapshot import load_estate
 from provisioner.storage.template_overrides import Override, load_overrides
 from provisioner.vendors.base import Delivery, RenderContext, VendorProfile, context_for
 from provisioner.vendors.overrides import render_operator_template
+from provisioner.vendors.problems import render_problem
 from provisioner.web import answers
 from provisioner.web.answers import Answer, Receive, Scope, Send
 from provisioner.web.changes import ChangeWatcher
@@ -54,12 +55,12 @@ from provisioner.web.digest import (
     challenges,
     check_response,
 )
+from provisioner.web.file_versions import FileVersions
 from provisioner.web.identify import Candidate, Identified, firmware_of, identify
 from provisioner.web.locating import Locating
 from provisioner.web.lookup import DeviceLookups
 from provisioner.web.phone_request import PhoneRequest
 from provisioner.web.prepare import Preparer, Recipe
-from provisioner.web.problems import render_problem
 from provisioner.web.seen import SeenRecorder
 from provisioner.web.throttle import (
     PER_ADDRESS,
@@ -150,6 +151,7 @@ class PhoneFiles:
         self.address_failures = FailureLimiter(self.options.per_address)
         self.shedder = LoadShedder(self.options.max_uncached_in_flight)
         self._last_good: OrderedDict[Hashable, RenderedFile] = OrderedDict()
+        self.versions = FileVersions()  # Fanvil's <Version>: rises with the content only
         self._snapshot_lock = asyncio.Lock()
         self._identified: dict[tuple[str, str, str | None], Identified | None] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -464,18 +466,20 @@ class PhoneFiles:
         """The file's bytes, rendered completely; on any error the last good bytes (or
         None), never a part of a file."""
         request = candidate.request
-        try:
+        profile = candidate.profile
+
+        def render(config: DeviceConfig | None) -> bytes:
             if override is not None:
-                body = render_operator_template(
-                    override.source,
-                    candidate.profile,
-                    request.kind,
-                    config,
-                    context,
-                    override.where,
+                return render_operator_template(
+                    override.source, profile, request.kind, config, context, override.where
                 )
+            return profile.render(request.kind, config, context)
+
+        try:
+            if profile.versioned and config is not None:
+                body = self.versions.render(render, config, (config.mac, request.kind))
             else:
-                body = candidate.profile.render(request.kind, config, context)
+                body = render(config)
         except Exception as error:
             fallback = self._last_good.get(key)
             log.error(

@@ -14,6 +14,7 @@ def secrets_of(config: DeviceConfig | None) -> list[str]:
     if config is None:
         return []
     found = [line.password for line in config.lines]
+    found.append(config.provisioning_password)  # Cisco's profile rule carries it
     found += [str(config.settings[key]) for key in SECRET_KEYS if config.settings.get(key)]
     return sorted((s for s in found if s), key=len, reverse=True)
 
