@@ -46,6 +46,8 @@ def text_output(value: Any) -> str:
         return value if value.isprintable() else _CONTROL.sub(" ", value)
     if type(value) is int:
         return str(value)
+    if value is None:
+        return ""
     return str(one_line(value))
 
 
@@ -55,6 +57,8 @@ def xml_output(value: Any) -> str:
         return _escape_text(value if value.isprintable() else _CONTROL.sub(" ", value))
     if type(value) is int:  # digits: nothing to escape
         return str(value)
+    if value is None:  # an empty element or attribute: written often, printed as nothing
+        return ""
     return markupsafe.escape(one_line(value))
 
 
