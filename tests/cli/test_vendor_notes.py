@@ -35,8 +35,11 @@ def test_settings_says_which_keys_the_vendor_cannot_take(demo_database: Database
     entry = document["settings"]["failover.tries_per_server"]
     assert entry["not_taken"] == "Snom has no known key for it"
     assert "not_taken" not in document["settings"]["registrar.host"]
-    # a key left at its default is not reported, even where the vendor has no key for it
-    assert "not_taken" not in document["settings"]["failover.failback"]
+    # every key the vendor cannot take is marked, defaults too; the notes name only what
+    # was asked for beyond the defaults
+    assert document["settings"]["failover.failback"]["not_taken"] == "Snom has no known key for it"
+    noted = {note["key"] for note in document["notes"]}
+    assert "failover.tries_per_server" in noted and "failover.failback" not in noted
 
 
 def test_render_says_it_on_stderr_and_keeps_stdout_the_file(demo_database: Database) -> None:

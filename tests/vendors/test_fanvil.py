@@ -82,3 +82,15 @@ def test_user_agent() -> None:
         "2.10.2.6887",
         "0c383e07e16c",
     )
+
+
+def test_a_user_agent_whose_model_has_a_variant_word() -> None:
+    identity = fanvil.PROFILE.identify("Fanvil X6U Pro 0.0.10 0c383e07e16c")
+    assert identity is not None
+    assert (identity.model, identity.firmware, identity.mac) == (
+        "X6U Pro",
+        "0.0.10",
+        "0c383e07e16c",
+    )
+    model = fanvil.MODELS.find(identity.model)
+    assert model is not None and model.name == "X6U-Pro"

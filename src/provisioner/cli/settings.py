@@ -52,7 +52,7 @@ def show(mac: str, as_json: bool, show_secrets: bool) -> None:
     choice = pinned_or_default_zone(estate, record)
     effective = effective_settings(estate, record, choice)
     vendor = profile(record.vendor)
-    not_taken = dict(vendor.cannot_take(effective))
+    not_taken = dict(vendor.cannot_take(effective, defaults=True))
     notes = vendor.notes(effective)
 
     def shown(key: str) -> Any:

@@ -331,16 +331,19 @@ class VendorProfile:
             )
         return None
 
-    def cannot_take(self, settings: Mapping[str, Any]) -> list[tuple[str, str]]:
-        """The keys of `settings` set to a value other than the default that this vendor
-        cannot take, and why."""
+    def cannot_take(
+        self, settings: Mapping[str, Any], defaults: bool = False
+    ) -> list[tuple[str, str]]:
+        """The keys of `settings` with a value that this vendor cannot take, and why; with
+        `defaults` False only those set to something other than the schema's default
+        (what someone asked for)."""
         found = []
         for key, reach in self.settings_map.items():
             if not isinstance(reach, Unavailable):
                 continue
             value = settings.get(key)
-            if value in (None, "", ()) or value == _DEFAULTS.get(key):
-                continue  # nothing asked for beyond the defaults
+            if value in (None, "", ()) or (not defaults and value == _DEFAULTS.get(key)):
+                continue
             found.append((key, reach.why))
         return found
 

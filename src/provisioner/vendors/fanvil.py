@@ -306,10 +306,10 @@ SETTINGS: Mapping[str, SettingReach] = {
 PATH_RULES = (PathRule(re.compile(r"(?P<mac>[0-9a-f]{12})\.cfg"), "device", secret=True),)
 
 USER_AGENT_RULES = (
-    # Fanvil X4 2.10.2.6887 0c383e07e16c
+    # Fanvil X4 2.10.2.6887 0c383e07e16c / Fanvil X6U Pro 0.0.10 0c383e07e16c
     UserAgentRule(
         re.compile(
-            r"\bFanvil\s+(?P<model>[A-Za-z0-9-]+)\s+(?P<firmware>[0-9][0-9.]*)"
+            r"\bFanvil\s+(?P<model>[A-Za-z0-9-]+(?:\s+(?:Pro|V2))?)\s+(?P<firmware>[0-9][0-9.]*)"
             r"(?:\s+(?P<mac>[0-9A-Fa-f]{12}|[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}))?"
         )
     ),
