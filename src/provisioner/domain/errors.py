@@ -33,3 +33,7 @@ class NotFound(ProvisionerError, LookupError):
         self.kind = kind
         self.name = name
         super().__init__(f"no {kind} named {name!r}")
+
+
+class PlainReason(ValueError):
+    """Why a value is refused, in words that never quote the value: shown even for a secret."""

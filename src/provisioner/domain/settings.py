@@ -32,7 +32,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from provisioner.domain import names
-from provisioner.domain.errors import InvalidValue
+from provisioner.domain.errors import InvalidValue, PlainReason
+from provisioner.domain.text import writable
 
 
 class Transport(StrEnum):
@@ -71,10 +72,10 @@ def _text(value: object) -> str:
         raise ValueError(f"{value!r} is not text")
     text = str(value).strip()
     if not text:
-        raise ValueError("must not be empty")
+        raise PlainReason("must not be empty")
     if len(text) > 255:
-        raise ValueError("is longer than 255 characters")
-    return text
+        raise PlainReason("is longer than 255 characters")
+    return writable(text)
 
 
 def _integer(value: object, low: int, high: int, unit: str = "") -> int:
@@ -153,7 +154,7 @@ def _codecs(value: object) -> tuple[str, ...]:
 def _secret(value: object) -> str:
     text = _text(value)
     if len(text) < 6:
-        raise ValueError("is shorter than 6 characters")
+        raise PlainReason("is shorter than 6 characters")
     return text
 
 
@@ -410,7 +411,7 @@ def parse_value(key: str, value: object, where: str) -> Any:
     try:
         return definition.parse(value)
     except ValueError as error:
-        if definition.secret:
+        if definition.secret and not isinstance(error, PlainReason):
             raise InvalidValue(location, "invalid secret value (not shown)") from None
         raise InvalidValue(location, str(error)) from None
 

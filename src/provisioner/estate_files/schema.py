@@ -33,6 +33,7 @@ from provisioner.domain.errors import InvalidValue
 from provisioner.domain.estate import VENDORS
 from provisioner.domain.mac import normalise_mac
 from provisioner.domain.settings import to_storable, validate_layer
+from provisioner.domain.text import writable
 from provisioner.vendors.overrides import (
     OperatorTemplateError,
     compile_operator_template,
@@ -65,8 +66,9 @@ Settings = Annotated[dict[str, Any], BeforeValidator(_settings)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
-Text = Annotated[str, Field(min_length=1, max_length=128)]
-OptionalText = Annotated[str, Field(max_length=128)]
+# Text that may reach a phone's file: no character XML cannot carry (`domain.text`).
+Text = Annotated[str, Field(min_length=1, max_length=128), AfterValidator(writable)]
+OptionalText = Annotated[str, Field(max_length=128), AfterValidator(writable)]
 Transport = Literal["udp", "tcp", "tls"]
 
 
@@ -224,7 +226,9 @@ class DeviceEntry(Entry):
     model: Text | None = None
     zone: Label | None = None
     provisioning_user: Text | None = None
-    provisioning_password: Annotated[str, Field(min_length=8, max_length=128)] | None = None
+    provisioning_password: (
+        Annotated[str, Field(min_length=8, max_length=128), AfterValidator(writable)] | None
+    ) = None
     settings: Settings = {}
     lines: list[LineEntry] = []
 

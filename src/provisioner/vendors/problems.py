@@ -3,6 +3,11 @@ may quote values, so every password the device's files carry is masked first."""
 
 from __future__ import annotations
 
+import json
+from urllib.parse import quote
+
+from markupsafe import escape
+
 from provisioner.domain.errors import ProvisionerError
 from provisioner.domain.estate import DeviceConfig
 from provisioner.domain.settings import SECRET_KEYS
@@ -19,9 +24,19 @@ def secrets_of(config: DeviceConfig | None) -> list[str]:
     return sorted((s for s in found if s), key=len, reverse=True)
 
 
+def forms(secret: str) -> set[str]:
+    """Every way a message may print `secret`: as it is, in Python's repr (a backslash
+    doubled, a quote escaped), as JSON, XML-escaped and URL-quoted."""
+    found = {secret, repr(secret)[1:-1], json.dumps(secret)[1:-1], str(escape(secret))}
+    found.add(quote(secret, safe=""))
+    found.add(secret.encode("unicode_escape").decode("ascii"))
+    return {form for form in found if form}
+
+
 def scrub(text: str, config: DeviceConfig | None) -> str:
-    for secret in secrets_of(config):
-        text = text.replace(secret, MASK)
+    written = {form for secret in secrets_of(config) for form in forms(secret)}
+    for form in sorted(written, key=len, reverse=True):
+        text = text.replace(form, MASK)
     return text
 
 

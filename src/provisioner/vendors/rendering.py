@@ -20,7 +20,9 @@ from jinja2.compiler import CodeGenerator, Frame
 
 TEMPLATES = Path(__file__).parent / "templates"
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Control characters, and what XML cannot carry at all (surrogates, U+FFFE, U+FFFF):
+# refused at validation (`domain.text`); any that got in some other way print as spaces.
+_CONTROL = re.compile("[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
 def one_line(value: Any) -> Any:
