@@ -19,6 +19,13 @@ replayed within it for the same method and URI, so wrk needs no digest code of i
 
 nginx serves the same rendered files from a directory (sendfile, no auth): the yardstick.
 Prints requests per second, the ratio to nginx and the p99 latency of each.
+
+    python bench/http.py --https             # also: warm fetches over HTTPS
+
+With ``--https`` the server also listens with ``serve --https`` and nginx with ``listen
+... ssl``, both with the same certificate (ECDSA P-256, made by trustme) and TLS 1.3;
+an extra row, "https", gives the warm fetches over TLS on kept-alive connections (the
+handshakes are done once per wrk connection, not measured).
 """
 
 from __future__ import annotations
@@ -136,10 +143,24 @@ def wait_for(url: str, process: subprocess.Popen[bytes], what: str) -> None:
     raise SystemExit(f"{what} did not start")
 
 
-def start_provisioner(db_url: str, port: int, work: Path) -> subprocess.Popen[bytes]:
+def make_certificate(work: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, in PEM files: (cert, key)."""
+    import trustme
+
+    ca = trustme.CA()
+    leaf = ca.issue_cert("127.0.0.1", "localhost")
+    cert, key = work / "tls.crt", work / "tls.key"
+    cert.write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
+    key.write_bytes(leaf.private_key_pem.bytes())
+    return cert, key
+
+
+def start_provisioner(
+    db_url: str, port: int, work: Path, extra: tuple[str, ...] = ()
+) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PROVISIONER_DB": db_url, "PROVISIONER_DNS": "127.0.0.1:0"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "provisioner", "serve", "--http", f"127.0.0.1:{port}"],
+        [sys.executable, "-m", "provisioner", "serve", "--http", f"127.0.0.1:{port}", *extra],
         env=env,
         stdout=(work / "serve.log").open("ab"),
         stderr=subprocess.STDOUT,
@@ -153,9 +174,22 @@ def start_provisioner(db_url: str, port: int, work: Path) -> subprocess.Popen[by
     return process
 
 
-def start_nginx(static: Path, port: int, work: Path) -> subprocess.Popen[bytes]:
+def start_nginx(
+    static: Path, port: int, work: Path, tls: tuple[int, Path, Path] | None = None
+) -> subprocess.Popen[bytes]:
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     conf = work / "nginx.conf"
+    tls_server = ""
+    if tls is not None:
+        tls_port, cert, key = tls
+        tls_server = f"""
+    server {{
+        listen 127.0.0.1:{tls_port} ssl;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        root {static};
+    }}"""
     conf.write_text(
         f"""
 worker_processes 1;
@@ -177,7 +211,7 @@ http {{
     server {{
         listen 127.0.0.1:{port};
         root {static};
-    }}
+    }}{tls_server}
 }}
 """
     )
@@ -236,6 +270,7 @@ def main() -> None:
     parser.add_argument(
         "--settle", type=float, default=10.0, help="seconds between the change and its run"
     )
+    parser.add_argument("--https", action="store_true", help="also measure warm fetches over HTTPS")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-http-"))
@@ -261,9 +296,16 @@ def main() -> None:
         database.dispose()
 
         port, nginx_port = free_port(), free_port()
-        server = start_provisioner(db_url, port, work)
+        tls_port, nginx_tls_port = free_port(), free_port()
+        extra: tuple[str, ...] = ()
+        nginx_tls = None
+        if args.https:
+            cert, key = make_certificate(work)
+            extra = ("--https", f"127.0.0.1:{tls_port}", "--cert", str(cert), "--key", str(key))
+            nginx_tls = (nginx_tls_port, cert, key)
+        server = start_provisioner(db_url, port, work, extra)
         try:
-            nginx = start_nginx(static, nginx_port, work)
+            nginx = start_nginx(static, nginx_port, work, nginx_tls)
         except BaseException:
             server.terminate()
             server.wait(timeout=10)
@@ -317,6 +359,26 @@ def main() -> None:
                 run_wrk(f"http://127.0.0.1:{port}", script, args.duration, args.connections),
                 run_wrk(f"http://127.0.0.1:{nginx_port}", script, args.duration, args.connections),
             )
+            if args.https:
+                # the same requests over TLS (kept-alive connections): prime, then measure
+                served = httpx.get(
+                    f"https://127.0.0.1:{tls_port}/{macs[0]}.cfg",
+                    headers={"authorization": listing.read_text().split("\n")[0].split("\t")[1]},
+                    verify=False,
+                )
+                if served.content != (static / f"{macs[0]}.cfg").read_bytes():
+                    print("  note: the file over HTTPS differs from the static one")
+                tls_url = f"https://127.0.0.1:{tls_port}"
+                run_wrk(tls_url, script, args.duration / 2, args.connections)
+                results["https"] = (
+                    run_wrk(tls_url, script, args.duration, args.connections),
+                    run_wrk(
+                        f"https://127.0.0.1:{nginx_tls_port}",
+                        script,
+                        args.duration,
+                        args.connections,
+                    ),
+                )
             # an estate change reaching every device (the same bytes come out of it)
             database = Database(db_url)
             change_layer(database, Layer.GLOBAL, None, {})
@@ -338,7 +400,7 @@ def main() -> None:
             f"{'run':<8}{'provisioner r/s':>15}{'nginx r/s':>12}{'ratio':>8}"
             f"{'p99 prov':>11}{'p99 nginx':>11}{'goal':>7}"
         )
-        goals = {"cold": "0.2", "warm": "0.5", "changed": "-"}
+        goals = {"cold": "0.2", "warm": "0.5", "changed": "-", "https": "-"}
         for name, (ours, yardstick) in results.items():
             ratio = ours["rate"] / yardstick["rate"]
             print(

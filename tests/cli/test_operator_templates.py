@@ -153,7 +153,7 @@ async def test_dump_then_load_into_a_fresh_database_serves_the_same_bytes(
     set_all(demo_database)
     before = {mac: await served(demo_database, mac, file) for _, _, mac, file, _ in CASES.values()}
     dump = tmp_path / "estate.yaml"
-    dumped = run(demo_database, "dump", "-o", str(dump))
+    dumped = run(demo_database, "dump", "--plaintext-secrets", "-o", str(dump))
     assert dumped.exit_code == 0, dumped.output
     text = dump.read_text()
     assert "templates:" in text

@@ -152,7 +152,7 @@ def test_keys_lists_the_schema(demo_database: Database) -> None:
 
 def test_dump_to_a_file_is_readable_by_its_owner_only(demo_database: Database, tmp_path) -> None:
     target = tmp_path / "backup.yaml"
-    code, output = run(demo_database, "dump", "-o", str(target))
+    code, output = run(demo_database, "dump", "--plaintext-secrets", "-o", str(target))
     assert code == 0, output
     assert target.stat().st_mode & 0o777 == 0o600
     assert "demo-001565a00001" in target.read_text()

@@ -206,10 +206,11 @@ accounts:
     settings: {admin.password: "pw1"}
     devices:
       - mac: 001565a00001
-        provisioning_password: short
+        provisioning_password: tiny7
 """
     )
     result = CliRunner().invoke(cli, ["--db", demo_database.url, "load", str(path)])
     assert result.exit_code == 1
     assert "admin.password" in result.output and "provisioning_password" in result.output
-    assert "pw1" not in result.output and "short" not in result.output
+    assert "pw1" not in result.output and "tiny7" not in result.output
+    assert "is shorter than 6 characters" in result.output  # the reason, never the value

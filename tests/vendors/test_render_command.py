@@ -76,3 +76,29 @@ def test_errors_name_what_is_wrong(demo_database: Database, args: list[str], mes
     assert result.exit_code == 1
     assert message in result.stderr
     assert result.stdout == ""
+
+
+def test_public_files_name_the_shared_url_as_served(demo_database: Database) -> None:
+    """A boot file is public: the server names the URL every MAC shares in it, never a
+    device's own (which would tell which MACs exist); render prints the same."""
+    invoke = CliRunner().invoke
+    db = ["--db", demo_database.url]
+    mac = DEMO_MACS["yealink"]
+    assert (
+        invoke(
+            cli, [*db, "settings", "set", "--global", "provisioning.url=https://shared.example.net"]
+        ).exit_code
+        == 0
+    )
+    assert (
+        invoke(
+            cli,
+            [*db, "settings", "set", "--device", mac, "provisioning.url=https://own.example.net"],
+        ).exit_code
+        == 0
+    )
+    boot = run(demo_database, mac, "--file", f"{mac}.boot")
+    assert boot.exit_code == 0, boot.output
+    assert f'include:config "https://shared.example.net/{mac}.cfg"' in boot.stdout
+    device = run(demo_database, mac)
+    assert "static.auto_provision.server.url = https://own.example.net" in device.stdout

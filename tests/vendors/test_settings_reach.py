@@ -52,6 +52,8 @@ SCENARIOS: Mapping[str, tuple[Mapping[str, Any], Mapping[str, Any]]] = {
     "time_zone": ({}, {"time_zone": "America/New_York"}),
     "resync.interval": ({}, {"resync.interval": 7200}),
     "provisioning.url": ({}, {"provisioning.url": "https://other.example.net:8443"}),
+    "provisioning.auth": ({}, {"provisioning.auth": "certificate"}),
+    "provisioning.https_only": ({}, {"provisioning.https_only": True}),
     "language": ({}, {"language": "de"}),
     "codecs": ({}, {"codecs": ["pcma", "g729"]}),
     "dtmf": ({}, {"dtmf": "info"}),

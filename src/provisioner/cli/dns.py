@@ -85,13 +85,24 @@ def zone_options(function: F) -> F:
 def transfer_options(function: F) -> F:
     """Zone transfers, NOTIFY, and the UDP response rate limit."""
     function = click.option(
+        "--rate-limit-exempt",
+        multiple=True,
+        envvar="PROVISIONER_DNS_RATE_LIMIT_EXEMPT",
+        show_envvar=True,
+        help="A network whose clients are never rate limited; repeatable. 'none': limit "
+        "every client. [default: loopback, which no packet from outside can claim]",
+    )(function)
+    function = click.option(
         "--rate-limit",
         type=click.IntRange(min=0),
-        default=0,
+        default=DnsSettings.rate_limit,
+        show_default=True,
         envvar="PROVISIONER_DNS_RATE_LIMIT",
         show_envvar=True,
-        help="UDP responses a second per client /24 (/56) against reflection; beyond it "
-        "half are sent truncated, half dropped. [default: 0, no limit]",
+        help="UDP responses a second to one client /24 (/56) with the same answer (all its "
+        "NXDOMAINs count as one answer, so do its errors), against reflection; beyond it "
+        "every second response goes out truncated (so real clients retry over TCP), the "
+        "rest are dropped. 0: no limit.",
     )(function)
     function = click.option(
         "--notify",
@@ -123,19 +134,29 @@ def dns_settings(
     allow_transfer: tuple[str, ...],
     tsig: str | None,
     notify: tuple[str, ...],
-    rate_limit: int = 0,
+    rate_limit: int = DnsSettings.rate_limit,
+    rate_limit_exempt: tuple[str, ...] = (),
     strict: bool = False,
 ) -> DnsSettings:
     """What the DNS options say; `strict` as in `DnsSettings` (``serve`` is not)."""
     from provisioner.service import Endpoint
 
     endpoint = Endpoint.parse(address, "--dns")
+    exempt = rate_limit_exempt or DnsSettings.rate_limit_exempt
+    if any(text.strip().lower() == "none" for text in exempt):
+        exempt = ()
+    for network in exempt:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise InvalidValue("--rate-limit-exempt", f"{network!r} is not a network") from None
     return DnsSettings(
         host=endpoint.host,
         port=endpoint.port,
         options=dns_options(nameservers, hostmaster),
         transfer=transfer_policy(allow_transfer, tsig, notify),
         rate_limit=rate_limit,
+        rate_limit_exempt=tuple(exempt),
         strict=strict,
     )
 
@@ -166,10 +187,19 @@ def serve(
     tsig: str | None,
     notify: tuple[str, ...],
     rate_limit: int,
+    rate_limit_exempt: tuple[str, ...],
 ) -> None:
     """Run the authoritative DNS server alone until Ctrl-C or SIGTERM."""
     settings = dns_settings(
-        address, nameservers, hostmaster, allow_transfer, tsig, notify, rate_limit, strict=True
+        address,
+        nameservers,
+        hostmaster,
+        allow_transfer,
+        tsig,
+        notify,
+        rate_limit,
+        rate_limit_exempt,
+        strict=True,
     )
     database = state().database()
     run_fast(_serve(database, settings))

@@ -55,12 +55,21 @@ def load(file: Path, quiet: bool) -> None:
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file."
 )
+@click.option(
+    "--plaintext-secrets",
+    is_flag=True,
+    help="Write the passwords in clear (by default they are encrypted with the current key).",
+)
 @reports_errors
-def dump(output: Path | None) -> None:
-    """Print the whole estate as an estate file that `load` takes back (it holds secrets)."""
+def dump(output: Path | None, plaintext_secrets: bool) -> None:
+    """Print the whole estate as an estate file that `load` takes back.
+
+    Its passwords are encrypted with the current secret key (PROVISIONER_SECRET_KEY or
+    PROVISIONER_SECRET_KEY_FILE), so it loads back where that key is set; in clear only
+    with --plaintext-secrets."""
     database = state().database()
     if output is None:
-        dump_estate(database, sys.stdout)
+        dump_estate(database, sys.stdout, plaintext_secrets=plaintext_secrets)
         return
     # Written beside the target, readable by the owner only from the first byte (it holds
     # passwords), then moved into place: a failed dump never leaves half a file behind.
@@ -68,7 +77,7 @@ def dump(output: Path | None) -> None:
     descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-            dump_estate(database, out)
+            dump_estate(database, out, plaintext_secrets=plaintext_secrets)
         partial.replace(output)
     except BaseException:
         partial.unlink(missing_ok=True)

@@ -7,7 +7,18 @@ import logging
 import click
 
 from provisioner import __version__
-from provisioner.cli import db, dns, estate, geoip, render, serve, settings, templates, vendors
+from provisioner.cli import (
+    db,
+    dns,
+    estate,
+    geoip,
+    render,
+    secrets,
+    serve,
+    settings,
+    templates,
+    vendors,
+)
 from provisioner.cli.context import State, db_option
 
 
@@ -35,6 +46,7 @@ cli.add_command(geoip.geoip)
 cli.add_command(render.render)
 cli.add_command(templates.templates)
 cli.add_command(vendors.vendors)
+cli.add_command(secrets.secrets)
 
 
 def main() -> None:

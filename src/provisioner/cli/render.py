@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from provisioner.cli.context import errors, reports_errors, state
 from provisioner.cli.geoip import geoip_option, open_city_database
-from provisioner.domain.effective import device_config
+from provisioner.domain.effective import device_config, public_provisioning_url
 from provisioner.domain.errors import InvalidValue, NotFound
 from provisioner.domain.estate import DeviceConfig
 from provisioner.domain.mac import normalise_mac
@@ -130,10 +130,12 @@ def render(
         raise InvalidValue("--file", f"{name!r} is the file of device {request.mac}, not {mac}")
     if request.delivery is not Delivery.RENDER:
         raise InvalidValue("--file", f"{name!r} is not served: {request.delivery.value}")
+    # As the server does: a device's own provisioning.url reaches its secret files only;
+    # public files (boot, index, bootstrap) name the URL every MAC shares.
+    device_url = config.settings["provisioning.url"] if request.secret else None
+    chosen_url = base_url or device_url or public_provisioning_url(estate) or default_base_url()
     context = RenderContext(
-        base_url=(base_url or config.settings["provisioning.url"] or default_base_url()).rstrip(
-            "/"
-        ),
+        base_url=chosen_url.rstrip("/"),
         mac=mac,
         model=request.model or record.model,
         firmware=firmware,

@@ -1,11 +1,21 @@
 """The embedded authoritative DNS server: UDP and TCP on one address, on asyncio.
 
 It answers from prepared data through a `Responder` and never touches the database.
-TCP clients are bounded: at most `TcpLimits.connections` at once (more are closed at
-once), each must send a whole query within `TcpLimits.query_seconds` and the next within
-`TcpLimits.idle_seconds`, and must read our answers within `TcpLimits.write_seconds`;
-a slow client therefore holds one connection slot for seconds, never the server.
-Zone transfers (AXFR, IXFR) over TCP go to the `transfers` handler when there is one.
+
+TCP clients are bounded (`TcpLimits`): each connection must send a whole query within
+`query_seconds` of its length, the next query within `idle_seconds`, and must read our
+answers within `write_seconds`. At most `connections` are open at once, at most
+`per_address` from one address and `per_network` from one network (a /24, or an IPv6
+/56). A new connection is never simply refused: when a bound is reached, the connection
+that has waited longest on its client — idle ones first — is closed to make room, taken
+from the same address (or network) when that is the bound reached, otherwise from the
+network holding the most. So one client holding all it may hold only churns its own
+connections, and a full server still takes a newcomer (RFC 7766, 6.2.3: a server under
+pressure may close idle connections).
+
+UDP responses go through the response rate limit when there is one
+(`provisioner.dns.ratelimit`). Zone transfers (AXFR, IXFR) over TCP go to the
+`transfers` handler when there is one.
 """
 
 from __future__ import annotations
@@ -15,11 +25,19 @@ import contextlib
 import logging
 import socket
 import struct
-from collections.abc import AsyncIterator
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from provisioner.dns.ratelimit import ResponseRateLimit, Verdict, truncated
+from provisioner.dns.ratelimit import (
+    ResponseRateLimit,
+    Verdict,
+    client_network,
+    plain_address,
+    truncated,
+)
 from provisioner.dns.responder import Responder
 from provisioner.domain.errors import ProvisionerError
 
@@ -40,10 +58,29 @@ class Transfers(Protocol):
 
 @dataclass(frozen=True)
 class TcpLimits:
-    connections: int = 256
-    idle_seconds: float = 10.0
-    query_seconds: float = 5.0
-    write_seconds: float = 10.0
+    connections: int = 256  # open at once, in all
+    per_address: int = 16  # from one client address
+    per_network: int = 64  # from one /24 (IPv6: /56)
+    idle_seconds: float = 10.0  # for the next query to begin
+    query_seconds: float = 5.0  # for the rest of a query, once its length has come
+    write_seconds: float = 10.0  # for the client to read each answer
+
+
+class _Connection:
+    """One TCP client: who it is and what it has been waiting for since when."""
+
+    __slots__ = ("address", "idle", "network", "since", "transport")
+
+    def __init__(self, address: str, transport: asyncio.WriteTransport) -> None:
+        self.address = address
+        self.network = client_network(address)
+        self.transport = transport
+        self.idle = True  # waiting for a query to begin (not for one's rest, nor a read)
+        self.since = time.monotonic()
+
+    def waiting(self, idle: bool) -> None:
+        self.idle = idle
+        self.since = time.monotonic()
 
 
 class _UdpReader:
@@ -77,7 +114,7 @@ class _UdpReader:
                 continue
             if response is not None:
                 if limit is not None:
-                    verdict = limit.check(peer[0])
+                    verdict = limit.check(peer[0], response)
                     if verdict is Verdict.DROP:
                         continue
                     if verdict is Verdict.SLIP:
@@ -142,7 +179,9 @@ class DnsServer:
         self.port = 0
         self._udp_socket: socket.socket | None = None
         self._tcp_server: asyncio.base_events.Server | None = None
-        self._connections: set[asyncio.Task[None]] = set()
+        self._connections: dict[asyncio.Task[None], _Connection] = {}
+        self._per_address: Counter[str] = Counter()
+        self._per_network: Counter[str] = Counter()
 
     async def start(self, host: str, port: int, option: str = "--dns") -> None:
         udp, tcp = bind_dns(host, port, option)
@@ -168,42 +207,91 @@ class DnsServer:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._tcp_server.wait_closed(), 1)
 
+    @property
+    def tcp_clients(self) -> int:
+        return len(self._connections)
+
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        if len(self._connections) >= self.limits.connections:
-            writer.transport.abort()
-            return
-        self._connections.add(task)
         peer = writer.get_extra_info("peername")
-        peer_address = peer[0] if peer else "?"
+        connection = _Connection(plain_address(peer[0]) if peer else "?", writer.transport)
+        self._make_room(connection)
+        self._connections[task] = connection
+        self._per_address[connection.address] += 1
+        self._per_network[connection.network] += 1
         try:
-            await self._queries(reader, writer, peer_address)
+            await self._queries(reader, writer, connection)
         except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
             pass
         except Exception:
-            log.exception("TCP client %s", peer_address)
+            log.exception("TCP client %s", connection.address)
         finally:
-            self._connections.discard(task)
+            self._release(task)
             writer.transport.abort()
 
+    def _make_room(self, new: _Connection) -> None:
+        """Close one connection if `new` would pass a bound (see the module's text)."""
+        limits = self.limits
+        if self._per_address[new.address] >= limits.per_address:
+            self._evict(lambda c: c.address == new.address)
+        elif self._per_network[new.network] >= limits.per_network:
+            self._evict(lambda c: c.network == new.network)
+        elif len(self._connections) >= limits.connections:
+            self._evict(lambda c: True)
+
+    def _evict(self, among: Callable[[_Connection], bool]) -> None:
+        per_network, per_address = self._per_network, self._per_address
+        candidates = [(t, c) for t, c in self._connections.items() if among(c)]
+        if not candidates:
+            return
+        task, victim = max(
+            candidates,
+            key=lambda tc: (
+                tc[1].idle,
+                per_network[tc[1].network],
+                per_address[tc[1].address],
+                -tc[1].since,
+            ),
+        )
+        log.debug("TCP: closing a connection of %s to make room", victim.address)
+        self._release(task)
+        victim.transport.abort()
+
+    def _release(self, task: asyncio.Task[None]) -> None:
+        connection = self._connections.pop(task, None)
+        if connection is None:  # released already (closed to make room)
+            return
+        for counter, key in (
+            (self._per_address, connection.address),
+            (self._per_network, connection.network),
+        ):
+            counter[key] -= 1
+            if counter[key] <= 0:
+                del counter[key]
+
     async def _queries(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, connection: _Connection
     ) -> None:
         limits = self.limits
+        peer = connection.address
         while True:
+            connection.waiting(idle=True)
             prefix = await asyncio.wait_for(reader.readexactly(2), limits.idle_seconds)
             (length,) = struct.unpack("!H", prefix)
             if length == 0:
                 return
+            connection.waiting(idle=False)
             packet = await asyncio.wait_for(reader.readexactly(length), limits.query_seconds)
             if self.transfers is not None and self.transfers.wants(packet):
                 async for message in self.transfers.messages(packet, peer):
                     writer.write(struct.pack("!H", len(message)) + message)
+                    connection.waiting(idle=False)
                     await asyncio.wait_for(writer.drain(), limits.write_seconds)
                 continue
             response = self.responder.tcp(packet)
             if response is None:
                 return
             writer.write(struct.pack("!H", len(response)) + response)
+            connection.waiting(idle=False)
             await asyncio.wait_for(writer.drain(), limits.write_seconds)

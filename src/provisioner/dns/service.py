@@ -14,8 +14,8 @@ from provisioner.dns.live import LiveAnswers, load_answers
 from provisioner.dns.ratelimit import ResponseRateLimit
 from provisioner.dns.records import DnsOptions, DnsRecords
 from provisioner.dns.responder import Responder
-from provisioner.dns.server import DnsServer
-from provisioner.dns.transfer import Notifier, TransferPolicy, Transfers
+from provisioner.dns.server import DnsServer, TcpLimits
+from provisioner.dns.transfer import LOOPBACK, Notifier, TransferPolicy, Transfers
 from provisioner.domain.errors import ProvisionerError
 from provisioner.storage.database import Database
 
@@ -29,7 +29,14 @@ class DnsSettings:
     options: DnsOptions = field(default_factory=DnsOptions)
     transfer: TransferPolicy = field(default_factory=TransferPolicy)
     poll_seconds: float = 0.25
-    rate_limit: int = 0  # UDP responses a second per client network; 0: no limit
+    # UDP responses a second per client network and response (`dns.ratelimit`); 0: off.
+    # 20 of the same answer to one network a second: a caching resolver asks each name
+    # once a TTL, so only a reflection flood (or a benchmark) comes near it, while room is
+    # left for a resolver farm behind one /24 (BIND's manual's example is 5).
+    rate_limit: int = 20
+    rate_limit_slip: int = 2  # every 2nd limited response truncated, the rest dropped
+    rate_limit_exempt: tuple[str, ...] = LOOPBACK  # cannot be spoofed from outside
+    tcp: TcpLimits = field(default_factory=TcpLimits)
     # strict: an estate whose zones cannot be built stops the start (``dns serve``);
     # otherwise (``serve``, where phones' files must go on) the server starts with no
     # zones, says why, and publishes the first change that builds.
@@ -62,8 +69,12 @@ class DnsService:
             answers = prepare_answers(DnsRecords(zones=(), change_id=-1))
         self.responder = Responder(answers)
         transfers = Transfers(self.responder, settings.transfer)
-        rate_limit = ResponseRateLimit(settings.rate_limit) if settings.rate_limit else None
-        self.server = DnsServer(self.responder, transfers, rate_limit=rate_limit)
+        rate_limit = None
+        if settings.rate_limit:
+            rate_limit = ResponseRateLimit(
+                settings.rate_limit, settings.rate_limit_slip, settings.rate_limit_exempt
+            )
+        self.server = DnsServer(self.responder, transfers, settings.tcp, rate_limit)
         await self.server.start(settings.host, settings.port)
         self.live = LiveAnswers(
             self.database, self.responder, settings.options, settings.poll_seconds

@@ -180,3 +180,22 @@ def settings_problems(estate: Estate, record: DeviceRecord) -> list[InvalidValue
                     )
                 )
     return found
+
+
+def public_provisioning_url(estate: Estate) -> str | None:
+    """The ``provisioning.url`` that public files (boot, index, bootstrap) point phones at.
+
+    Public files are rendered without a device, and must not differ between MACs (a
+    difference would tell which MACs exist, or which cluster or account one is in). So
+    only a layer every MAC shares counts: the estate's only cluster when there is one
+    (it then covers every device), else the global layer. A value set on a partner,
+    account or device reaches that device's own files, which are served after
+    authentication; its boot file points at the shared URL."""
+    layers = [estate.settings]
+    if len(estate.clusters) == 1:
+        layers.insert(0, estate.clusters[0].settings)
+    for settings in layers:
+        value = settings.get("provisioning.url")
+        if value:
+            return str(value).rstrip("/")
+    return None

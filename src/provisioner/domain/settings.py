@@ -350,6 +350,24 @@ SCHEMA: Mapping[str, SettingKey] = MappingProxyType(
                 _url,
             ),
             SettingKey(
+                "provisioning.auth",
+                "digest | certificate | either",
+                "What a phone must show to fetch its own (secret) files: its provisioning "
+                "password (HTTP digest), a TLS client certificate naming its MAC from a CA "
+                "given to `serve --client-ca`, or either. Without --client-ca no certificate "
+                "is asked for, so either is digest.",
+                _choice(("digest", "certificate", "either")),
+                "either",
+            ),
+            SettingKey(
+                "provisioning.https_only",
+                "yes | no",
+                "Serve the phone's own (secret) files over HTTPS only: over plain HTTP the "
+                "phone, once authenticated, gets 403.",
+                _flag,
+                False,
+            ),
+            SettingKey(
                 "language",
                 "language code",
                 "Language of the phone's screen (two letters).",

@@ -1,6 +1,9 @@
 """Writing the stored estate as an estate file that loads back into the same estate.
 
-The dump holds secrets (provisioning and SIP passwords): it is a backup, keep it as one.
+The dump holds secrets (provisioning and SIP passwords), by default encrypted with the
+database's current key (`storage.secrets`), so it loads back where that key is set; in
+clear only when asked (`plaintext_secrets`). With no key set, only a dump in clear can be
+written, and only when asked. It is a backup: keep it as one.
 Devices are streamed account by account, so dumping a large estate does not hold every
 device in memory twice. Operators' templates are written under their owner (cluster,
 partner or account) as ``templates``, each source as a YAML literal block where it can be
@@ -10,7 +13,7 @@ one (else quoted), so `load` restores the same bytes.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 import yaml
@@ -19,6 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from provisioner.storage import models
 from provisioner.storage.database import Database
+from provisioner.storage.secrets import KEY_FILE_VARIABLE, KEY_VARIABLE, SecretError
 from provisioner.storage.template_overrides import Override, overrides_of
 
 # (layer, owner) → its templates, as estate-file entries
@@ -133,7 +137,12 @@ def _cluster(cluster: models.Cluster, templates: Templates) -> dict[str, Any]:
     )
 
 
-def _device(device: models.Device) -> dict[str, Any]:
+# (stored value, where) → the value the dump writes
+Secret = Callable[[str, str], str]
+
+
+def _device(device: models.Device, secret: Secret) -> dict[str, Any]:
+    where = f"device {device.mac}"
     return _without_empty(
         {
             "mac": device.mac,
@@ -141,14 +150,14 @@ def _device(device: models.Device) -> dict[str, Any]:
             "model": device.model,
             "zone": device.zone.name if device.zone else None,
             "provisioning_user": device.provisioning_user,
-            "provisioning_password": device.provisioning_password,
+            "provisioning_password": secret(device.provisioning_password, where),
             "settings": device.settings,
             "lines": [
                 {
                     "index": line.index,
                     "sip_user": line.sip_user,
                     "auth_name": line.auth_name,
-                    "password": line.password,
+                    "password": secret(line.password, f"{where} line {line.index}"),
                     "display_name": line.display_name,
                     "label": line.label,
                 }
@@ -158,7 +167,7 @@ def _device(device: models.Device) -> dict[str, Any]:
     )
 
 
-def _accounts(session: Session, templates: Templates) -> Iterator[dict[str, Any]]:
+def _accounts(session: Session, templates: Templates, secret: Secret) -> Iterator[dict[str, Any]]:
     accounts = session.scalars(
         select(models.Account)
         .order_by(models.Account.name)
@@ -184,15 +193,26 @@ def _accounts(session: Session, templates: Templates) -> Iterator[dict[str, Any]
                 "zone": account.zone.name if account.zone else None,
                 "settings": account.settings,
                 "templates": templates.get(("account", account.name)),
-                "devices": [_device(device) for device in devices],
+                "devices": [_device(device, secret) for device in devices],
             }
         )
         session.expunge_all()
 
 
-def dump_estate(database: Database, out: TextIO) -> None:
-    """Write the whole estate to `out` as YAML."""
+def dump_estate(database: Database, out: TextIO, *, plaintext_secrets: bool = False) -> None:
+    """Write the whole estate to `out` as YAML, its secrets encrypted with the current key
+    (or in clear with `plaintext_secrets`). Raises `SecretError` before writing anything
+    when there are secrets to write, no key and no `plaintext_secrets`."""
+    keyring = database.keyring
+    secret: Secret = keyring.decrypt if plaintext_secrets else keyring.reencrypt
     with database.read() as session:
+        has_secrets = session.scalar(select(models.Device.id).limit(1)) is not None
+        if not plaintext_secrets and not keyring.encrypts and has_secrets:
+            raise SecretError(
+                f"no secret key is set ({KEY_VARIABLE} or {KEY_FILE_VARIABLE}), so the "
+                "dump's passwords cannot be encrypted: set a key, or pass "
+                "--plaintext-secrets to write them in clear"
+            )
         global_row = session.get(models.GlobalSettings, 1)
         clusters = session.scalars(
             select(models.Cluster)
@@ -213,11 +233,22 @@ def dump_estate(database: Database, out: TextIO) -> None:
         if global_row and global_row.settings:
             head["settings"] = global_row.settings
         head["clusters"] = [_cluster(cluster, templates) for cluster in clusters]
-        out.write("# Provisioner estate file. It holds passwords: keep it as you keep backups.\n")
+        if plaintext_secrets:
+            out.write(
+                "# Provisioner estate file. It holds passwords IN CLEAR: keep it as you keep "
+                "backups.\n"
+            )
+        elif keyring.current is not None:
+            out.write(
+                "# Provisioner estate file. Its passwords are encrypted with key "
+                f"{keyring.current.id}: it loads where that key is set.\n"
+            )
+        else:
+            out.write("# Provisioner estate file (no device, so no password).\n")
         out.write(yaml.dump(head, Dumper=_Dumper, sort_keys=False, allow_unicode=True))
         out.write("accounts:\n")
         wrote_any = False
-        for account in _accounts(session, templates):
+        for account in _accounts(session, templates, secret):
             out.write(yaml.dump([account], Dumper=_Dumper, sort_keys=False, allow_unicode=True))
             wrote_any = True
         if not wrote_any:

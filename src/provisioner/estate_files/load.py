@@ -11,6 +11,11 @@ given, replace its stored ones (``templates: []`` removes them); left out, the s
 stay. A template that is new or changed is tried, after everything else is applied, on the
 devices it reaches, as `provisioner templates set` tries it: one that fails or whose file
 loses the device's lines is an error of the file, naming the template's entry.
+
+Secrets (provisioning and SIP passwords) are stored encrypted with the database's key
+(`storage.secrets`) when it has one, else as given. A secret the file gives encrypted (a
+default dump's) must decrypt with that keyring; it is kept as it is when it is under the
+current key (so dump → load → dump gives the same file), else encrypted again under it.
 """
 
 from __future__ import annotations
@@ -36,9 +41,11 @@ from provisioner.estate_files.schema import (
     EstateFile,
     TemplateEntry,
     ZoneEntry,
+    plain_secret_problem,
 )
 from provisioner.storage import models
 from provisioner.storage.database import Database
+from provisioner.storage.secrets import Keyring, SecretError, is_encrypted
 from provisioner.storage.settings_check import check_devices
 from provisioner.storage.snapshot import load_estate
 from provisioner.storage.template_overrides import Override, try_override
@@ -130,9 +137,10 @@ def _where(raw: Any, loc: Sequence[Any]) -> str:
 
 
 class _Loader:
-    def __init__(self, session: Session, progress: Progress | None) -> None:
+    def __init__(self, session: Session, progress: Progress | None, keyring: Keyring) -> None:
         self.session = session
         self.progress = progress
+        self.keyring = keyring
         self.errors: list[InvalidValue] = []
         self.result = LoadResult(change_id=0)
         # (where, layer, owner row, the given list): applied once every owner has an id
@@ -145,6 +153,21 @@ class _Loader:
 
     def error(self, where: str, message: str) -> None:
         self.errors.append(InvalidValue(where, message))
+
+    def stored_secret(self, where: str, field_name: str, value: str) -> str:
+        """The stored form of a secret the file gives (plain, or encrypted by a dump)."""
+        if not is_encrypted(value):
+            return self.keyring.encrypt(value)
+        try:
+            plain = self.keyring.decrypt(value)
+        except SecretError as error:
+            self.error(where, str(error))
+            return value
+        problem = plain_secret_problem(field_name, plain)
+        if problem is not None:
+            self.error(where, f"decrypted, it {problem}" if problem[:1].islower() else problem)
+            return value
+        return value if self.keyring.is_current(value) else self.keyring.encrypt(plain)
 
     def flush(self) -> None:
         """Flush to get ids and free unique keys; once an error is found, the transaction
@@ -537,8 +560,10 @@ class _Loader:
                 "vendor": device.vendor,
                 "model": device.model,
                 "provisioning_user": device.provisioning_user or device.mac,
-                "provisioning_password": (
-                    device.provisioning_password or secrets.token_urlsafe(18)
+                "provisioning_password": self.stored_secret(
+                    f"{target.where(d_pos, device.mac)} › provisioning_password",
+                    "provisioning_password",
+                    device.provisioning_password or secrets.token_urlsafe(18),
                 ),
                 "settings": device.settings,
                 "zone_id": None,
@@ -548,6 +573,12 @@ class _Loader:
             for name in _UPDATABLE:
                 if name in given and getattr(device, name) is not None:
                     row[name] = getattr(device, name)
+            if "provisioning_password" in row:
+                row["provisioning_password"] = self.stored_secret(
+                    f"{target.where(d_pos, device.mac)} › provisioning_password",
+                    "provisioning_password",
+                    row["provisioning_password"],
+                )
         if device.zone is not None:
             zone_id = target.zones.get(device.zone)
             if zone_id is None:
@@ -574,7 +605,11 @@ class _Loader:
                 "index": line.index,
                 "sip_user": line.sip_user,
                 "auth_name": line.auth_name or line.sip_user,
-                "password": line.password,
+                "password": self.stored_secret(
+                    f"device {device.mac} › lines[index {line.index}] › password",
+                    "password",
+                    line.password,
+                ),
                 "display_name": line.display_name,
                 "label": line.label,
             }
@@ -716,7 +751,7 @@ def load_estate_file(
     """Apply `estate` in one transaction; raises `EstateErrors` and changes nothing on error."""
     try:
         with database.write(f"load {source}") as session:
-            loader = _Loader(session, progress)
+            loader = _Loader(session, progress, database.keyring)
             loader.apply(estate)
             if not loader.errors:
                 session.flush()

@@ -23,17 +23,22 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    TypeAdapter,
+    ValidationError,
     ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
     field_validator,
     model_validator,
 )
 
 from provisioner.domain import names
-from provisioner.domain.errors import InvalidValue
+from provisioner.domain.errors import InvalidValue, PlainReason
 from provisioner.domain.estate import VENDORS
 from provisioner.domain.mac import normalise_mac
 from provisioner.domain.settings import to_storable, validate_layer
 from provisioner.domain.text import writable
+from provisioner.storage.secrets import MAX_STORED_LENGTH, is_encrypted
 from provisioner.vendors.overrides import (
     OperatorTemplateError,
     compile_operator_template,
@@ -70,6 +75,40 @@ Longitude = Annotated[float, Field(ge=-180, le=180)]
 Text = Annotated[str, Field(min_length=1, max_length=128), AfterValidator(writable)]
 OptionalText = Annotated[str, Field(max_length=128), AfterValidator(writable)]
 Transport = Literal["udp", "tcp", "tls"]
+_STRINGS = ConfigDict(coerce_numbers_to_str=True, str_strip_whitespace=True)
+
+
+def _plain_or_encrypted(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """A secret as a dump writes it (``enc:v1:…``, checked when it is decrypted on
+    loading), or a plain value with the plain value's rules."""
+    if isinstance(value, str) and is_encrypted(value.strip()):
+        if len(value.strip()) > MAX_STORED_LENGTH:
+            raise PlainReason("is too long for an encrypted value")
+        return value.strip()
+    return handler(value)
+
+
+# A secret: a plain password, or one encrypted with the estate's key (a default dump's).
+_ProvisioningPassword = Annotated[
+    str, Field(min_length=8, max_length=128), AfterValidator(writable)
+]
+ProvisioningPassword = Annotated[_ProvisioningPassword, WrapValidator(_plain_or_encrypted)]
+LinePassword = Annotated[Text, WrapValidator(_plain_or_encrypted)]
+_PLAIN_SECRETS = {
+    "provisioning_password": TypeAdapter(_ProvisioningPassword, config=_STRINGS),
+    "password": TypeAdapter(Text, config=_STRINGS),
+}
+
+
+def plain_secret_problem(field_name: str, plain: str) -> str | None:
+    """What is wrong with a decrypted secret of `field_name` (a device's
+    ``provisioning_password``, a line's ``password``) by the plain value's rules, in words
+    that never quote it; None when nothing is."""
+    try:
+        _PLAIN_SECRETS[field_name].validate_python(plain)
+    except ValidationError as error:
+        return str(error.errors()[0]["msg"]).removeprefix("Value error, ")
+    return None
 
 
 class Entry(BaseModel):
@@ -215,7 +254,7 @@ class LineEntry(Entry):
     index: Annotated[int, Field(ge=1, le=64)]
     sip_user: Text
     auth_name: Text | None = None  # defaults to sip_user
-    password: Text
+    password: LinePassword
     display_name: OptionalText = ""
     label: OptionalText = ""
 
@@ -226,9 +265,7 @@ class DeviceEntry(Entry):
     model: Text | None = None
     zone: Label | None = None
     provisioning_user: Text | None = None
-    provisioning_password: (
-        Annotated[str, Field(min_length=8, max_length=128), AfterValidator(writable)] | None
-    ) = None
+    provisioning_password: ProvisioningPassword | None = None
     settings: Settings = {}
     lines: list[LineEntry] = []
 

@@ -8,12 +8,17 @@ Every change to the estate goes through `Database.write`, one transaction that
   provisioning nodes follow it.
 
 SQLite runs in WAL mode with ``synchronous=FULL``: an acknowledged write survives a crash
-and a power loss. Readers never wait for writers.
+and a power loss. Readers never wait for writers. A database file this code creates is
+readable by its owner only (0600), and SQLite gives its -wal and -shm files the same mode.
+
+A `Database` holds the keyring its secrets are encrypted with (`storage.secrets`): given,
+or from the environment.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +28,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session
 
 from provisioner.domain.errors import ProvisionerError
+from provisioner.storage import secrets
 from provisioner.storage.models import Change
 
 log = logging.getLogger(__name__)
@@ -41,8 +47,8 @@ def create_database_engine(url: str) -> Engine:
     """An engine for `url` with the settings the estate relies on."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        if parsed.database and parsed.database != ":memory:" and not parsed.query.get("uri"):
+            _create_private(Path(parsed.database).expanduser())
         engine = create_engine(
             parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}, future=True
         )
@@ -57,6 +63,26 @@ def create_database_engine(url: str) -> Engine:
         f"PROVISIONER_DB: {parsed.get_backend_name()!r} is not supported; "
         "use sqlite:///FILE or postgresql+psycopg://USER@HOST/DATABASE"
     )
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file readable by its owner only, before SQLite creates it with
+    the umask's mode (0644 as a rule); SQLite gives the -wal and -shm files the database
+    file's mode. An existing file is left as it is, with a warning when others can read it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            return
+        if mode & 0o077:
+            log.warning(
+                "%s is readable by other users (mode %o): chmod 600 it and its -wal and -shm",
+                path,
+                mode & 0o777,
+            )
 
 
 def _sqlite_on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -79,9 +105,11 @@ def _sqlite_on_begin(connection: Connection) -> None:
 class Database:
     """The estate database at one URL."""
 
-    def __init__(self, url: str = DEFAULT_URL) -> None:
+    def __init__(self, url: str = DEFAULT_URL, keyring: secrets.Keyring | None = None) -> None:
         self.url = url
+        self.keyring = keyring if keyring is not None else secrets.keyring_from_environment()
         self.engine = create_database_engine(url)
+        secrets.bind(self.engine, self.keyring)
 
     def describe(self) -> str:
         """The URL without its password, for logs and banners."""

@@ -22,18 +22,25 @@ the work per device is kept small:
   settings come as text (PostgreSQL's json cast to text: psycopg would decode it from
   bytes, slower) and are decoded here as SQLAlchemy's JSON type would decode them.
 
+The phones' form of the query (`read_devices`) costs the same whether a MAC exists: for a
+MAC no device has, it reads the rows of a stand-in (the device with the next MAC) and
+builds its record, then drops it, so timing does not tell which MACs exist.
+
 Other drivers (a ``postgresql+psycopg2`` URL, say) get the same records from SQLAlchemy's
-own execution of the same query.
+own execution of the same query (without the stand-ins).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Text, any_, bindparam, cast, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Select
@@ -41,6 +48,9 @@ from sqlalchemy.sql.elements import BindParameter
 
 from provisioner.domain.estate import DeviceRecord, LineConfig
 from provisioner.storage import models
+from provisioner.storage.secrets import SecretError, keyring_of
+
+log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
@@ -56,9 +66,31 @@ def _zone_name(zone_id: ColumnElement[Any]) -> ColumnElement[Any]:
     return select(_ZONE.c.name).where(_ZONE.c.id == zone_id).scalar_subquery()
 
 
-def _query(settings: Callable[[ColumnElement[Any]], ColumnElement[Any]]) -> Select[Any]:
+_OTHER = _DEVICE.alias("other_device")
+
+
+def _read_for(mac: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The MAC of the device a phones' lookup of `mac` reads: that device's, or with no
+    such device the next one's in MAC order (past the last, the first's). One index seek
+    either way, and then one device's rows either way."""
+    return func.coalesce(
+        select(func.min(_OTHER.c.mac)).where(_OTHER.c.mac >= mac).scalar_subquery(),
+        select(func.min(_OTHER.c.mac)).scalar_subquery(),
+    )
+
+
+def _query(
+    settings: Callable[[ColumnElement[Any]], ColumnElement[Any]], asked: Any = None
+) -> Select[Any]:
     """The query, less its WHERE; `settings` gives how the JSON columns are selected.
-    The columns' positions are those `_record` and `_line` read."""
+    The columns' positions are those `_record` and `_line` read. With `asked` (a table of
+    MACs, column ``value``), each asked MAC joins the device `_read_for` it, and the
+    asked MAC is one more column (`_ASKED_COLUMN`)."""
+    devices: Any = _DEVICE
+    extra: list[Any] = []
+    if asked is not None:
+        devices = asked.join(_DEVICE, _DEVICE.c.mac == _read_for(asked.c.value))
+        extra.append(asked.c.value)
     return (
         select(
             _DEVICE.c.mac,
@@ -81,9 +113,10 @@ def _query(settings: Callable[[ColumnElement[Any]], ColumnElement[Any]]) -> Sele
             _LINE.c.password,
             _LINE.c.display_name,
             _LINE.c.label,
+            *extra,
         )
         .select_from(
-            _DEVICE.join(_ACCOUNT, _DEVICE.c.account_id == _ACCOUNT.c.id)
+            devices.join(_ACCOUNT, _DEVICE.c.account_id == _ACCOUNT.c.id)
             .join(_CLUSTER, _ACCOUNT.c.cluster_id == _CLUSTER.c.id)
             .outerjoin(_LINE, _LINE.c.device_id == _DEVICE.c.id)
         )
@@ -114,6 +147,22 @@ _ONE: dict[str, Select[Any]] = {
     "sqlite": _query(_as_is).where(_DEVICE.c.mac == bindparam("mac")),
     "postgresql": _query(_as_text).where(_DEVICE.c.mac == bindparam("mac")),
 }
+# The phones' lookups (`read_devices`): every asked MAC reads one device's rows, its own or
+# a stand-in's (`_read_for`), so an unknown MAC costs the database and the building of a
+# record what a known one costs; the stand-in's record is then dropped.
+_ASKED_COLUMN = 20
+_PHONES_STATEMENTS: dict[str, Select[Any]] = {
+    "sqlite": _query(_as_is, func.json_each(_MACS).table_valued("value").alias("asked")),
+    "postgresql": _query(
+        _as_text,
+        # typed, or PostgreSQL cannot tell which unnest an untyped parameter is for
+        func.unnest(cast(_MACS, ARRAY(Text))).table_valued("value").render_derived(name="asked"),
+    ),
+}
+_PHONES_ONE: dict[str, Select[Any]] = {
+    "sqlite": _query(_as_is).where(_DEVICE.c.mac == _read_for(bindparam("mac"))),
+    "postgresql": _query(_as_text).where(_DEVICE.c.mac == _read_for(bindparam("mac"))),
+}
 _BY_MACS = _query(_as_is).where(_DEVICE.c.mac.in_(bindparam("macs", expanding=True)))
 _JSON_LOADS = json.loads
 
@@ -135,21 +184,23 @@ class _Statement:
         return self.sql, self.parameters(macs)
 
 
-_COMPILED: dict[tuple[str, str], _Statement | None] = {}
+_COMPILED: dict[tuple[str, str, bool], _Statement | None] = {}
 
 
-def _statement(dialect: Dialect) -> _Statement | None:
+def _statement(dialect: Dialect, phones: bool = False) -> _Statement | None:
     """The plain-SQL statement for this dialect's driver, or None to let SQLAlchemy run
-    `_BY_MACS` (a driver whose types and parameters have not been checked here)."""
-    key = (dialect.name, dialect.driver)
+    `_BY_MACS` (a driver whose types and parameters have not been checked here).
+    `phones`: the phones' form, every asked MAC reading one device (`_PHONES_STATEMENTS`)."""
+    key = (dialect.name, dialect.driver, phones)
     try:
         return _COMPILED[key]
     except KeyError:
         pass
     statement: _Statement | None = None
-    if key in (("sqlite", "pysqlite"), ("postgresql", "psycopg")):
-        compiled = _STATEMENTS[dialect.name].compile(dialect=dialect)
-        one = _ONE[dialect.name].compile(dialect=dialect)
+    if key[:2] in (("sqlite", "pysqlite"), ("postgresql", "psycopg")):
+        many_select = (_PHONES_STATEMENTS if phones else _STATEMENTS)[dialect.name]
+        compiled = many_select.compile(dialect=dialect)
+        one = (_PHONES_ONE if phones else _ONE)[dialect.name].compile(dialect=dialect)
         # what SQLAlchemy's JSON type decodes with (SQLite), or has psycopg decode with
         # (PostgreSQL): the engine's json_deserializer, else json.loads
         loads = getattr(dialect, "_json_deserializer", None) or _JSON_LOADS
@@ -190,21 +241,28 @@ def fetch_devices(connection: Connection, macs: Sequence[str]) -> dict[str, Devi
     statement = _statement(connection.dialect)
     if statement is None:
         rows = connection.execute(_BY_MACS, {"macs": list(macs)}).all()
-        return _records(rows, None)
+        return _records(rows, None, keyring_of(connection.engine).decrypt)
     sql, parameters = statement.for_batch(list(macs))
-    return _records(connection.exec_driver_sql(sql, parameters).all(), statement.loads)
+    return _records(
+        connection.exec_driver_sql(sql, parameters).all(),
+        statement.loads,
+        keyring_of(connection.engine).decrypt,
+    )
 
 
 def read_devices(engine: Engine, macs: Sequence[str]) -> dict[str, DeviceRecord]:
     """`fetch_devices` on a pooled connection of its own, for the phones' lookups: the one
-    statement runs outside any transaction, on the driver's connection."""
+    statement runs outside any transaction, on the driver's connection. Each MAC reads one
+    device's rows and builds its record, an unknown MAC a stand-in's (`_read_for`), which
+    is dropped: the same work whether or not the MAC exists."""
     if not macs:
         return {}
-    statement = _statement(engine.dialect)
+    asked = list(dict.fromkeys(macs))  # each once: a MAC asked twice would read twice
+    statement = _statement(engine.dialect, phones=True)
     if statement is None:
         with engine.connect() as connection:
-            return fetch_devices(connection, macs)
-    sql, parameters = statement.for_batch(list(macs))
+            return fetch_devices(connection, asked)
+    sql, parameters = statement.for_batch(asked)
     pooled = engine.raw_connection()
     try:
         driver: Any = pooled.driver_connection
@@ -243,7 +301,11 @@ def read_devices(engine: Engine, macs: Sequence[str]) -> dict[str, DeviceRecord]
             ) from error
     finally:
         pooled.close()
-    return _records(rows, statement.loads)
+    # one MAC: rows of one device; a batch: rows grouped by the MAC they were read for
+    key = 0 if len(asked) == 1 else _ASKED_COLUMN
+    records = _records(rows, statement.loads, _isolating(keyring_of(engine).decrypt), key)
+    wanted = set(asked)
+    return {mac: record for mac, record in records.items() if record.mac == mac and mac in wanted}
 
 
 def _builder(cls: type[_T], names: frozenset[str]) -> Callable[[dict[str, Any]], _T]:
@@ -300,14 +362,19 @@ _new_line = _builder(LineConfig, _LINE_FIELDS)
 
 
 def _records(
-    rows: Sequence[Sequence[Any]], loads: Callable[[Any], Any] | None
+    rows: Sequence[Sequence[Any]],
+    loads: Callable[[Any], Any] | None,
+    decrypt: Callable[[str, str], str],
+    key: int = 0,
 ) -> dict[str, DeviceRecord]:
-    """The records in these rows (a device's lines in the order of its rows)."""
+    """The records in these rows (a device's lines in the order of its rows), their
+    passwords decrypted (`storage.secrets`: once per lookup, not per request); by the
+    value of column `key` (the device's MAC, or the MAC it was read for)."""
     first: dict[str, Sequence[Any]] = {}
     lines: dict[str, list[LineConfig]] = {}
     new_line = _new_line
     for row in rows:
-        mac = row[0]
+        mac = row[key]
         if mac not in first:
             first[mac] = row
         if row[14] is not None:
@@ -316,7 +383,7 @@ def _records(
                     "index": row[14],
                     "sip_user": row[15],
                     "auth_name": row[16],
-                    "password": row[17],
+                    "password": decrypt(row[17], row[0]),
                     "display_name": row[18],
                     "label": row[19],
                 }
@@ -327,9 +394,28 @@ def _records(
                 lines[mac] = [line]
     no_lines: tuple[LineConfig, ...] = ()
     return {
-        mac: _record(row, tuple(lines[mac]) if mac in lines else no_lines, loads)
+        mac: _record(row, tuple(lines[mac]) if mac in lines else no_lines, loads, decrypt)
         for mac, row in first.items()
     }
+
+
+def _isolating(decrypt: Callable[[str, str], str]) -> Callable[[str, str], str]:
+    """`decrypt`, with a value that cannot be decrypted (a wrong key, a damaged value)
+    kept to its own device: logged (naming the device and the error, never a secret)
+    and replaced by a password no phone can know, so that device is refused like any
+    wrong password while every other device of the batch is served."""
+
+    def decrypt_one(stored: str, where: str) -> str:
+        try:
+            return decrypt(stored, where)
+        except SecretError as error:
+            log.error("device %s is refused until its secret is fixed: %s", where, error)
+            return _UNUSABLE
+
+    return decrypt_one
+
+
+_UNUSABLE = secrets.token_urlsafe(32)  # per process; never stored, never shown
 
 
 def _settings(value: Any, loads: Callable[[Any], Any] | None) -> dict[str, Any]:
@@ -342,7 +428,10 @@ def _settings(value: Any, loads: Callable[[Any], Any] | None) -> dict[str, Any]:
 
 
 def _record(
-    row: Sequence[Any], lines: tuple[LineConfig, ...], loads: Callable[[Any], Any] | None
+    row: Sequence[Any],
+    lines: tuple[LineConfig, ...],
+    loads: Callable[[Any], Any] | None,
+    decrypt: Callable[[str, str], str],
 ) -> DeviceRecord:
     device_zone = row[11]
     account_zone = row[12]
@@ -360,7 +449,7 @@ def _record(
             "account_settings": _settings(row[8], loads),
             "settings": _settings(row[3], loads),
             "provisioning_user": row[4],
-            "provisioning_password": row[5],
+            "provisioning_password": decrypt(row[5], row[0]),
             "lines": lines,
             "located_zone": row[13],
         }

@@ -26,6 +26,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+# A secret column holds a value's stored form (`provisioner.storage.secrets`): encrypted,
+# or plain text written while no key was set. An encrypted value is longer than the
+# 128 characters a password may have: TEXT on PostgreSQL (migration 0003); SQLite keeps
+# the VARCHAR(128) of 0001, a length it never enforces (changing a declared type there
+# means rebuilding the table).
+SECRET = Text().with_variant(String(128), "sqlite")
+
 CLUSTER_KINDS = ("hosted", "private-cloud", "global-infrastructure")
 MEDIA_ORDERS = ("explicit", "nearest")
 
@@ -193,7 +200,7 @@ class Device(Base):
     )
     zone_id: Mapped[int | None] = mapped_column(ForeignKey("zones.id", ondelete="SET NULL"))
     provisioning_user: Mapped[str] = mapped_column(String(64))
-    provisioning_password: Mapped[str] = mapped_column(String(128))
+    provisioning_password: Mapped[str] = mapped_column(SECRET)  # stored form: see SECRET
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # What the last fetch told us (see the phones' routes and the GeoIP chain).
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -222,7 +229,7 @@ class Line(Base):
     index: Mapped[int] = mapped_column()
     sip_user: Mapped[str] = mapped_column(String(128))
     auth_name: Mapped[str] = mapped_column(String(128))
-    password: Mapped[str] = mapped_column(String(128))
+    password: Mapped[str] = mapped_column(SECRET)  # stored form: see SECRET
     display_name: Mapped[str] = mapped_column(String(128), default="")
     label: Mapped[str] = mapped_column(String(128), default="")
 

@@ -212,6 +212,7 @@ SETTINGS: Mapping[str, SettingReach] = {
     "admin.password": Writes(
         ("Admin_Password",), "MPP Admin_Password, SPA Admin_Passwd; unset: not written"
     ),
+    **common.SERVER_ENFORCED,
 }
 
 PATH_RULES = (

@@ -22,7 +22,21 @@ import dns.rdatatype
 from provisioner.dns.records import ProxyRecords
 from provisioner.domain.estate import DeviceConfig, LineConfig
 from provisioner.domain.settings import Failback, Transport
-from provisioner.vendors.base import Model, ModelTable, RenderContext, RenderError
+from provisioner.vendors.base import (
+    Model,
+    ModelTable,
+    RenderContext,
+    RenderError,
+    SettingReach,
+    Unavailable,
+)
+
+# Keys the server enforces when it answers (web/phones.py), the same for every vendor:
+# nothing of them is written into a file.
+SERVER_ENFORCED: dict[str, SettingReach] = {
+    "provisioning.auth": Unavailable("enforced by the server, not written to phones"),
+    "provisioning.https_only": Unavailable("enforced by the server, not written to phones"),
+}
 
 
 class Servers(NamedTuple):

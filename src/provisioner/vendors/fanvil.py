@@ -301,6 +301,7 @@ SETTINGS: Mapping[str, SettingReach] = {
         ("MenuPassword", "account", "Password"),
         "<phone><MenuPassword> and <web><account index=1> admin, level 10; not written when unset",
     ),
+    **common.SERVER_ENFORCED,
 }
 
 PATH_RULES = (PathRule(re.compile(r"(?P<mac>[0-9a-f]{12})\.cfg"), "device", secret=True),)

@@ -304,6 +304,7 @@ SETTINGS: Mapping[str, SettingReach] = {
     ),
     "voicemail.number": Writes(("P33",), "P426, P526, P626, P1726, P1826"),
     "admin.password": Writes(("P2",), "only when set; the template lists a-z, A-Z, 0-9"),
+    **common.SERVER_ENFORCED,
 }
 
 

@@ -193,6 +193,7 @@ SETTINGS: Mapping[str, SettingReach] = {
     "admin.password": Writes(
         ("device.auth.localAdminPassword",), "with device.set; not written when unset"
     ),
+    **common.SERVER_ENFORCED,
 }
 
 _MAC = r"(?P<mac>[0-9a-f]{12})"

@@ -155,6 +155,7 @@ SETTINGS: Mapping[str, SettingReach] = {
     "srtp": Writes(("user_srtp", "user_savp"), "on/off; off, optional, mandatory (unsure)"),
     "voicemail.number": Writes(("user_mailbox",), "empty when none"),
     "admin.password": Writes(("admin_mode_password",), "not written when unset"),
+    **common.SERVER_ENFORCED,
 }
 
 PATH_RULES = (

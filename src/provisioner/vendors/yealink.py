@@ -207,6 +207,7 @@ SETTINGS: Mapping[str, SettingReach] = {
     "admin.password": Writes(
         ("static.security.user_password",), "admin:PASSWORD; not written when unset"
     ),
+    **common.SERVER_ENFORCED,
 }
 
 PATH_RULES = (

@@ -61,6 +61,12 @@ INTERNAL_ERROR = Answer(500, b"internal error\n")
 BAD_REQUEST = Answer(400, b"bad request\n")
 TIMEOUT = Answer(408, b"request head not received in time\n")
 HEAD_TOO_LARGE = Answer(431, b"request head too large\n")
+BODY_TIMEOUT = Answer(408, b"request body not received in time\n")
+BODY_TOO_LARGE = Answer(413, b"request body too large\n")
+# more connections than `front_door.Limits` allows (in all, or from one address)
+TOO_MANY_CONNECTIONS = Answer(
+    503, b"too many connections; retry later\n", ((b"retry-after", b"5"),)
+)
 
 
 def unauthorized(challenges: Iterable[str]) -> Answer:

@@ -1,9 +1,15 @@
 """The Starlette application that `provisioner serve` runs: health at /healthz, and the
-phones' files at the root (every other path; see `provisioner.web.phones`)."""
+phones' files at the root (every other path; see `provisioner.web.phones`).
+
+/healthz says whether the database answers, and the latest change id. It tells the
+version only to an operator: a request with ``Authorization: Bearer <token>`` where the
+token is `health_token` (``serve --health-token``, PROVISIONER_HEALTH_TOKEN); without a
+token configured, to no one. A version tells a scanner which known bugs to try."""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -32,21 +38,24 @@ def create_app(
     options: PhoneOptions | None = None,
     profiles: Sequence[VendorProfile] | None = None,
     locator: ZoneLocator | None = None,
+    health_token: str | None = None,
 ) -> ProvisionerApp:
     """The app; `locator` chooses zones (default: the GeoIP chain without a city database,
-    trusting no proxy)."""
+    trusting no proxy); `health_token` lets /healthz tell the version to who presents it."""
     phones = PhoneFiles(
         database, default_profiles() if profiles is None else profiles, options, locator
     )
 
-    async def healthz(_request: Request) -> JSONResponse:
+    async def healthz(request: Request) -> JSONResponse:
         """200 while the database answers; 503 (with the reason) when it does not."""
         try:
             change = await asyncio.to_thread(database.latest_change)
         except SQLAlchemyError as error:
             reason = type(error).__name__
             return JSONResponse({"status": "unavailable", "database": reason}, status_code=503)
-        return JSONResponse({"status": "ok", "version": __version__, "change": change})
+        if _is_operator(request.headers.get("authorization"), health_token):
+            return JSONResponse({"status": "ok", "version": __version__, "change": change})
+        return JSONResponse({"status": "ok", "change": change})
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -62,6 +71,16 @@ def create_app(
     app = ProvisionerApp(routes=[Route("/healthz", healthz)], lifespan=lifespan)
     app.state.phones = app.phones = phones
     return app
+
+
+def _is_operator(authorization: str | None, token: str | None) -> bool:
+    """``Bearer <token>``, compared in constant time; never without a token configured."""
+    if not token or not authorization:
+        return False
+    scheme, _, given = authorization.partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(given.strip().encode(), token.encode())
 
 
 class ProvisionerApp(Starlette):

@@ -9,7 +9,8 @@ account, zone, media servers, partner) drops its files. ETags are hashes of the 
 a device whose file did not really change still gets 304 on its next fetch.
 
 Rendered files live in memory only: files carrying secrets are never written to disk.
-All sizes are bounded (least recently used entries go first).
+All sizes are bounded (least recently used entries go first); the public files, whose keys
+carry what a User-Agent said (model, firmware), by bytes as well as by count.
 """
 
 from __future__ import annotations
@@ -91,6 +92,34 @@ class _Bounded(OrderedDict[Hashable, object]):
         return value
 
 
+class _Weighed(_Bounded):
+    """`_Bounded`, also by the bytes its entries take (`weight` each, as told)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.weights: dict[Hashable, int] = {}
+        self.total = 0
+
+    def remember_weighed(
+        self, key: Hashable, value: object, weight: int, limit: int, max_total: int
+    ) -> None:
+        if weight > max_total:
+            return
+        self.total += weight - self.weights.get(key, 0)
+        self.weights[key] = weight
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > limit or self.total > max_total:
+            gone, _value = self.popitem(last=False)
+            self.total -= self.weights.pop(gone)
+
+
+def public_weight(key: Hashable, rendered: RenderedFile) -> int:
+    """Roughly the bytes a public file takes in the cache: its body (twice: the file and
+    its prepared answer), its key and the objects around them."""
+    return 2 * len(rendered.body) + len(repr(key)) + 1024
+
+
 class ConfigCache:
     """What the phones' routes keep between fetches, for one generation at a time."""
 
@@ -99,14 +128,16 @@ class ConfigCache:
         max_devices: int = 200_000,
         max_files_per_device: int = 8,
         max_public_files: int = 4096,
+        max_public_bytes: int = 32 << 20,
     ) -> None:
         self.max_devices = max_devices
         self.max_files_per_device = max_files_per_device
         self.max_public_files = max_public_files
+        self.max_public_bytes = max_public_bytes
         self.generation = -1
         self.snapshot: Snapshot | None = None
         self._devices = _Bounded()
-        self._public = _Bounded()
+        self._public = _Weighed()
 
     def start_generation(self, generation: int) -> bool:
         """Drop everything if `generation` is newer; True when it was."""
@@ -115,7 +146,7 @@ class ConfigCache:
         self.generation = generation
         self.snapshot = None
         self._devices = _Bounded()
-        self._public = _Bounded()
+        self._public = _Weighed()
         return True
 
     def set_snapshot(self, snapshot: Snapshot, generation: int) -> None:
@@ -147,7 +178,22 @@ class ConfigCache:
 
     def put_public_file(self, key: Hashable, rendered: RenderedFile, generation: int) -> None:
         if generation == self.generation:
-            self._public.remember(key, rendered, self.max_public_files)
+            self._public.remember_weighed(
+                key,
+                rendered,
+                public_weight(key, rendered),
+                self.max_public_files,
+                self.max_public_bytes,
+            )
+
+    @property
+    def public_files(self) -> int:
+        return len(self._public)
+
+    @property
+    def public_bytes(self) -> int:
+        """What the public files take, as `public_weight` counts it."""
+        return self._public.total
 
     def __len__(self) -> int:
         return len(self._devices)

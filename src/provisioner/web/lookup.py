@@ -4,8 +4,10 @@ Uncached fetches that arrive together (a boot storm, a restart) are looked up to
 `DeviceLookups` gathers the MACs asked for while a query runs and reads them all in the
 next single indexed query, one thread hop per batch instead of one per phone.
 
-An unknown MAC costs the same work as a known one — it is in the same query, and its
-entry gets two hashes of a random password — so timing does not tell which MACs exist.
+An unknown MAC costs the same work as a known one, so timing does not tell which MACs
+exist: it is in the same query, which reads the rows of a stand-in device for it and
+builds its record (`storage.device_lookup.read_devices`), and its entry gets the same two
+hashes, of a password no request can know.
 """
 
 from __future__ import annotations
@@ -20,13 +22,20 @@ from provisioner.storage.device_lookup import read_devices
 from provisioner.web.config_cache import DeviceEntry
 from provisioner.web.digest import ha1_all
 
+# An unknown MAC's entry is hashed with this: drawn once (no per-lookup work a known MAC
+# lacks), and as long as a usual password (16 characters: with the MAC and the realm the
+# text fits the one 64-byte block of SHA-256 and MD5, as a generated password's does).
+# With no record the entry is refused whatever the digest, so it need match nothing.
+_NO_PASSWORD = secrets.token_hex(8)
+
 
 def entry_for(mac: str, record: DeviceRecord | None, realm: str) -> DeviceEntry:
     """The cache entry of `mac`; with no record, one that no credentials match."""
     if record is None:
-        return DeviceEntry(None, mac, ha1_all(mac, realm, secrets.token_hex(16)))
-    user = record.provisioning_user
-    return DeviceEntry(record, user, ha1_all(user, realm, record.provisioning_password))
+        user, password = mac, _NO_PASSWORD
+    else:
+        user, password = record.provisioning_user, record.provisioning_password
+    return DeviceEntry(record, user, ha1_all(user, realm, password))
 
 
 def lookup_devices(database: Database, macs: Sequence[str], realm: str) -> dict[str, DeviceEntry]:

@@ -6,10 +6,16 @@ request.
 * **identify**: the vendor profiles match the path (and the User-Agent picks among
   vendors that share a name), giving the file kind, the MAC and whether it carries a secret.
 * **authenticate**: a file that carries a secret (or an upload) is answered only to the
-  device's own provisioning credentials, by HTTP Digest. A missing or wrong password,
-  another device's credentials and an unknown MAC all get the same 401. Files without a
-  secret are public and never look at the database, so they tell nothing about which MACs
-  exist either.
+  device's own provisioning credentials: its password by HTTP Digest, or a TLS client
+  certificate (``serve --client-ca``) naming its MAC, as the device's
+  ``provisioning.auth`` allows (digest, certificate, either). A missing or wrong
+  password, another device's credentials or certificate, a credential the device does
+  not take and an unknown MAC all get the same 401. A certificate the device does not
+  take (or of an unknown MAC) is set aside, not counted as a failed attempt: phones show
+  theirs on every request. With ``provisioning.https_only`` a device's own credentials
+  over plain HTTP get 403, which tells nothing to whoever lacks them. Files without a
+  secret are public and never look at a device record (only at the estate snapshot, the
+  same for every MAC), so they tell nothing about which MACs exist either.
 * **locate** → **settings** → **render**: from the estate snapshot and the device record,
   cached per generation (`config_cache`); a warm fetch touches no database at all.
 
@@ -25,7 +31,6 @@ import contextlib
 import logging
 import math
 import os
-import re
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +38,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from urllib.parse import urlsplit
 
-from provisioner.domain.effective import device_config
+from provisioner.domain.effective import device_config, public_provisioning_url
 from provisioner.domain.errors import InvalidValue
 from provisioner.domain.estate import DeviceConfig, DeviceRecord
 from provisioner.geoip import ZoneLocator
@@ -41,10 +46,19 @@ from provisioner.storage.database import Database
 from provisioner.storage.fetches import store_device_log
 from provisioner.storage.snapshot import load_estate
 from provisioner.storage.template_overrides import Override, load_overrides
-from provisioner.vendors.base import Delivery, RenderContext, VendorProfile, context_for
+from provisioner.vendors.base import (
+    MAX_PATH,
+    MAX_REMEMBERED_USER_AGENT,
+    Delivery,
+    RenderContext,
+    VendorProfile,
+    context_for,
+)
 from provisioner.vendors.overrides import render_operator_template
 from provisioner.vendors.problems import render_problem
 from provisioner.web import answers
+from provisioner.web.access import DEFAULT as DEFAULT_ACCESS
+from provisioner.web.access import access_of
 from provisioner.web.answers import Answer, Receive, Scope, Send
 from provisioner.web.changes import ChangeWatcher
 from provisioner.web.config_cache import ConfigCache, DeviceEntry, RenderedFile, Snapshot
@@ -59,18 +73,24 @@ from provisioner.web.file_versions import FileVersions
 from provisioner.web.identify import Candidate, Identified, firmware_of, identify
 from provisioner.web.locating import Locating
 from provisioner.web.lookup import DeviceLookups
-from provisioner.web.phone_request import PhoneRequest
+from provisioner.web.phone_request import PhoneRequest, PublicUrls
 from provisioner.web.prepare import Preparer, Recipe
 from provisioner.web.seen import SeenRecorder
 from provisioner.web.throttle import (
+    ACROSS_ADDRESSES,
     PER_ADDRESS,
     PER_DEVICE,
     Allowance,
-    FailureLimiter,
     LoadShedder,
+    Throttle,
+    place_of,
 )
 
 log = logging.getLogger(__name__)
+
+# a device's own file asked for over plain HTTP when its `provisioning.https_only` is set,
+# answered only once its credentials were right
+HTTPS_REQUIRED = Answer(403, b"this file is served over HTTPS only\n")
 
 
 class Needs(Enum):
@@ -87,9 +107,14 @@ class Upload:
     record: DeviceRecord
 
 
-_IDENTIFIED_KEPT = 100_000  # (path, method, User-Agent) → what it asks for
+# (path, method, User-Agent) → what it asks for; only paths and User-Agents short enough
+# for a phone are kept (`MAX_PATH`, `MAX_REMEMBERED_USER_AGENT`), so the keys take at most
+# ~400 bytes each: a few tens of MB in all, whatever clients send
+_IDENTIFIED_KEPT = 100_000
 _LAST_GOOD_KEPT = 200_000  # files kept to answer with when a template breaks
-_HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+# a public file is cached only when the model and firmware read from the User-Agent are
+# no longer than this (no phone's are): others are rendered for the request and forgotten
+_PUBLIC_CONTEXT_KEPT = 64
 
 
 @dataclass(frozen=True)
@@ -105,11 +130,17 @@ class PhoneOptions:
     seen_flush_interval: float = 1.0  # seconds between writes of last-seen batches
     max_log_bytes: int = 1 << 20  # a larger upload is refused with 413
     logs_kept: int = 10  # per device, newest first
+    # failed attempts (`throttle`): of one device from one address; of different MACs from
+    # one address; of one device from different addresses
     per_device: Allowance = field(default_factory=lambda: PER_DEVICE)
     per_address: Allowance = field(default_factory=lambda: PER_ADDRESS)
+    across_addresses: Allowance = field(default_factory=lambda: ACROSS_ADDRESSES)
     max_uncached_in_flight: int = 4096  # waiting uncached fetches; past it, 503
     # files asked for in one generation and prepared again after a change (0: none)
     prepare_after_change: int = 100_000
+    # where files point phones when no provisioning.url applies (`PublicUrls`); empty: the
+    # address the server was reached on, never the request's Host unless it names one
+    public_urls: tuple[str, ...] = ()
 
 
 def _nonce_secret_from_environment() -> bytes | None:
@@ -133,6 +164,7 @@ class PhoneFiles:
         self.locating = Locating(locator)
         self.profiles = tuple(profiles)
         self.options = options or PhoneOptions()
+        self.public_urls = PublicUrls(self.options.public_urls)
         self.cache = ConfigCache()
         self.lookups = DeviceLookups(database, self.options.realm)
         self.preparer = Preparer(
@@ -147,8 +179,9 @@ class PhoneFiles:
         )
         self.seen = SeenRecorder(database, self.options.seen_flush_interval)
         self.nonces = Nonces(self.options.nonce_secret, self.options.nonce_lifetime)
-        self.device_failures = FailureLimiter(self.options.per_device)
-        self.address_failures = FailureLimiter(self.options.per_address)
+        self.throttle = Throttle(
+            self.options.per_device, self.options.per_address, self.options.across_addresses
+        )
         self.shedder = LoadShedder(self.options.max_uncached_in_flight)
         self._last_good: OrderedDict[Hashable, RenderedFile] = OrderedDict()
         self.versions = FileVersions()  # Fanvil's <Version>: rises with the content only
@@ -213,6 +246,10 @@ class PhoneFiles:
         except KeyError:
             pass
         identified = identify(self.profiles, path, key[1], user_agent)
+        if len(path) > MAX_PATH or (
+            user_agent is not None and len(user_agent) > MAX_REMEMBERED_USER_AGENT
+        ):
+            return identified  # no phone's: not worth the memory
         if len(self._identified) >= _IDENTIFIED_KEPT:
             self._identified.clear()
         self._identified[key] = identified
@@ -265,16 +302,16 @@ class PhoneFiles:
         a warm fetch is answered by this call alone."""
         method = request.method
         headers = request.headers
-        base_url = _base_url(request)
+        base_url = self.public_urls.of(request)
         if not identified.needs_device:
-            return self._public_file(identified, base_url, headers)
+            return self._public_file(identified, base_url, headers, snapshot)
         mac = identified.mac
         if mac is None:
             return answers.NOT_FOUND
         if method == "PUT" and _declared_length(headers) > self.options.max_log_bytes:
             return answers.TOO_LARGE
         address = self.locating.client_address(request.client, request.raw_headers)
-        authenticated = self._authenticate(request, mac, address, entry)
+        authenticated = self._authenticate(request, mac, address, entry, snapshot)
         if not isinstance(authenticated, DeviceEntry):
             return authenticated
         record = authenticated.record
@@ -294,37 +331,76 @@ class PhoneFiles:
         mac: str,
         address: str | None,
         entry: DeviceEntry | None,
+        snapshot: Snapshot | None,
     ) -> DeviceEntry | Answer | Needs:
-        """The device entry when the request carries its credentials; else the refusal,
-        the same whether the MAC is unknown, another device's or the password wrong."""
+        """The device entry when the request carries its credentials — its digest, or a
+        TLS client certificate naming its MAC — and the device's `provisioning.auth`
+        accepts them; else the refusal, the same whether the MAC is unknown, another
+        device's or the password wrong."""
         credentials = request.credentials
-        if credentials is None:
+        # A certificate counts only for the MAC it names: another phone's is no credential
+        # for this file, decided before anything is looked up (the same for every MAC).
+        certified = request.certificate_mac == mac
+        if credentials is None and not certified:
             return self._challenge()
-        wait = max(
-            self.device_failures.retry_after(mac),
-            self.address_failures.retry_after(address or "-"),
-        )
+        place = place_of(address)
+        wait = self.throttle.own_wait(mac, place)  # this device's failures from here only
         if wait > 0:
             return answers.slow_down(math.ceil(wait))
-        state = self.nonces.check(credentials.nonce)
-        if state is not NonceState.VALID:
-            # An expired nonce, or one from before a restart: the handshake starts again,
-            # and that is no failed attempt.
-            return self._challenge(stale=state is NonceState.STALE)
+        if credentials is not None:
+            state = self.nonces.check(credentials.nonce)
+            if state is not NonceState.VALID:
+                # An expired nonce, or one from before a restart: the handshake starts
+                # again, and that is no failed attempt (with a certificate, the stale
+                # digest is set aside).
+                if not certified:
+                    return self._challenge(stale=state is NonceState.STALE)
+                credentials = None
         if entry is None:
             entry = self.cache.device(mac)
             if entry is None:
                 return Needs.DEVICE
-        matches = check_response(credentials, entry.user, entry.ha1, request.method)
-        if (
-            not matches
-            or entry.record is None
-            or credentials.realm != self.options.realm
-            or not _same_target(credentials.uri, request.target)
-        ):
-            self.device_failures.failed(mac)
-            self.address_failures.failed(address or "-")
+        record = entry.record
+        digest_right = False
+        if credentials is not None:
+            matches = check_response(credentials, entry.user, entry.ha1, request.method)
+            digest_right = (
+                matches
+                and record is not None
+                and credentials.realm == self.options.realm
+                and _same_target(credentials.uri, request.target)
+            )
+        access = DEFAULT_ACCESS
+        if digest_right or certified:
+            # What the device takes (`provisioning.auth`), from the settings layers: read
+            # only for a credential that would open the file (a wrong password or an
+            # unknown MAC's does the same work as ever); the file needs the snapshot next.
+            snapshot = snapshot or self.cache.snapshot
+            if snapshot is None:
+                return Needs.SNAPSHOT
+            access = access_of(snapshot.estate, record)
+        if credentials is None:
+            # the certificate alone: accepted, or set aside and no failed attempt (a phone
+            # whose device takes only digest shows its certificate on every first request)
+            if record is None or not access.by_certificate:
+                return self._challenge()
+            right = True
+        else:
+            right = (digest_right and access.by_digest) or (
+                certified and record is not None and access.by_certificate
+            )
+        # The place's and the device's backoffs, after the check (the same work for every
+        # MAC): 429 unless right and from the device's home (`throttle.Throttle.verdict`).
+        wait = self.throttle.verdict(mac, place, right)
+        if wait > 0:
+            return answers.slow_down(math.ceil(wait))
+        if not right:
             return self._challenge()
+        if access.https_only and request.scheme != "https":
+            # Only after the device's own credentials: a refusal that tells nothing to
+            # whoever lacks them, and tells the phone's operator what is wrong.
+            log.info("refused %s to %s over plain HTTP (provisioning.https_only)", mac, address)
+            return HTTPS_REQUIRED
         return entry
 
     def _challenge(self, stale: bool = False) -> Answer:
@@ -362,21 +438,50 @@ class PhoneFiles:
     # --- the files ---
 
     def _public_file(
-        self, identified: Identified, base_url: str, headers: dict[bytes, str]
-    ) -> Answer:
+        self,
+        identified: Identified,
+        base_url: str,
+        headers: dict[bytes, str],
+        snapshot: Snapshot | None = None,
+    ) -> Answer | Needs:
+        """A file without a secret (boot, index, bootstrap), the same for every MAC, known or
+        not: rendered without a device, it points the phone at the estate's public
+        ``provisioning.url`` (`public_provisioning_url`), else at `base_url`."""
         candidate = identified.public
         request = candidate.request
         if request.delivery is not Delivery.RENDER:
             return answers.NOT_FOUND
-        context = context_for(request, identified.identity, base_url)
+        snapshot = snapshot or self.cache.snapshot
+        if snapshot is None:
+            return Needs.SNAPSHOT  # once per generation, whatever the MAC
+        estate = snapshot.estate
+        configured = estate.prepared(_PUBLIC_URL_KEY, public_provisioning_url, estate)
+        context = context_for(request, identified.identity, configured or base_url)
         key = (request.vendor, request.kind, context)
         rendered = self.cache.public_file(key)
         if rendered is None:
-            rendered = self._render(candidate, None, context, key)
+            rendered = self._render_public(candidate, context)
             if rendered is None:
                 return answers.RENDER_FAILED
-            self.cache.put_public_file(key, rendered, self.cache.generation)
+            if _keepable(context):
+                self.cache.put_public_file(key, rendered, self.cache.generation)
         return _file_answer(rendered, headers)
+
+    def _render_public(self, candidate: Candidate, context: RenderContext) -> RenderedFile | None:
+        """A public file's bytes; None (500) if its template fails. Public files do not read
+        settings or operator templates, so there is no last good file to fall back on."""
+        request = candidate.request
+        try:
+            body = candidate.profile.render(request.kind, None, context)
+        except Exception as error:
+            log.error(
+                "cannot render %s %s file: %s; answering 500",
+                request.vendor,
+                request.kind,
+                render_problem(error, None),
+            )
+            return None
+        return RenderedFile.of(body, request.media_type, request.secret)
 
     def _device_file(
         self,
@@ -532,23 +637,14 @@ class PhoneFiles:
 # --- small helpers of the flow ---
 
 
-_BASE_URLS: dict[tuple[str, str, tuple[str, int] | None], str] = {}
+_PUBLIC_URL_KEY = "public provisioning.url"
 
 
-def _base_url(request: PhoneRequest) -> str:
-    """scheme://host[:port] the phone used; a malformed Host falls back to our address."""
-    key = (request.scheme, request.headers.get(b"host", ""), request.server)
-    found = _BASE_URLS.get(key)
-    if found is None:
-        host = key[1]
-        if not _HOST.fullmatch(host):
-            server = request.server
-            host = f"{server[0]}:{server[1]}" if server else "localhost"
-        found = f"{request.scheme}://{host}"
-        if len(_BASE_URLS) >= 4096:  # a few names and addresses in practice
-            _BASE_URLS.clear()
-        _BASE_URLS[key] = found
-    return found
+def _keepable(context: RenderContext) -> bool:
+    """Short enough to be a phone's (`_PUBLIC_CONTEXT_KEPT`): worth a place in the cache."""
+    return len(context.model or "") <= _PUBLIC_CONTEXT_KEPT and (
+        len(context.firmware or "") <= _PUBLIC_CONTEXT_KEPT
+    )
 
 
 def _declared_length(headers: dict[bytes, str]) -> int:
