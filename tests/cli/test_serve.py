@@ -88,6 +88,7 @@ def test_a_second_start_keeps_the_estate_instead_of_loading_the_demo_again(tmp_p
         process.terminate()
         output, _ = process.communicate(timeout=30)
         assert output.count("demo estate loaded") == expected_loads
+        assert ("already holds an estate: kept as it is" in output) == (not expected_loads)
 
 
 def test_an_address_in_use_is_a_clear_error(tmp_path: Path) -> None:

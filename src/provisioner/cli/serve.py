@@ -261,6 +261,12 @@ def serve(
             console.print(
                 "[yellow]demo devices use the password demo-<MAC>: never use them in production"
             )
+        else:
+            console.print(
+                f"--demo: {database.describe()} already holds an estate: kept as it is, "
+                "the demo estate was not loaded",
+                highlight=False,
+            )
 
     def ready(lines: list[str]) -> None:
         console.print(f"provisioner serving from {database.describe()}", highlight=False)
