@@ -13,6 +13,7 @@ from xml.etree import ElementTree
 import pytest
 from click.testing import CliRunner, Result
 
+from provisioner.cli.context import console
 from provisioner.cli.main import cli
 from provisioner.storage.database import Database
 from provisioner.storage.template_overrides import Override, list_overrides, set_override
@@ -117,8 +118,9 @@ def test_render_reports_a_failing_template_and_prints_nothing(demo_database: Dat
 
 
 def test_set_and_check_do_not_call_a_template_that_loses_the_lines_ok(
-    demo_database: Database, tmp_path: Path
+    demo_database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(console, "width", 200)  # a cell of the table on one line
     good, flat = tmp_path / "good.j2", tmp_path / "flat.j2"
     good.write_text(YEALINK_SUPER)
     # what super() gave before: the vendor's block on one line

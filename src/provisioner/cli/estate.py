@@ -10,8 +10,9 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from provisioner.cli.context import console, errors, reports_errors, state
+from provisioner.domain.errors import EstateErrors
 from provisioner.estate_files.dump import dump_estate
-from provisioner.estate_files.load import load_estate_file, read_estate_file
+from provisioner.estate_files.load import load_estate_file, parse_estate_file
 
 # Below this many devices a load is quick enough not to need a progress bar.
 _PROGRESS_FROM = 1000
@@ -20,16 +21,32 @@ _PROGRESS_FROM = 1000
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
+@click.option(
+    "--allow-moves",
+    is_flag=True,
+    help="Let the file give stored devices (by MAC) to other accounts.",
+)
+@click.option(
+    "--allow-domain-change",
+    is_flag=True,
+    help="Let the file change a stored cluster's or partner's DNS domain.",
+)
 @reports_errors
-def load(file: Path, quiet: bool) -> None:
-    """Create or update everything FILE names (YAML; - for stdin), all or nothing."""
+def load(file: Path, quiet: bool, allow_moves: bool, allow_domain_change: bool) -> None:
+    """Create or update everything FILE names (YAML; - for stdin), all or nothing.
+
+    A load never moves a stored device to another account nor changes a stored domain
+    unless told (--allow-moves, --allow-domain-change); `provisioner move device` moves
+    one device."""
     if str(file) == "-":
         text, source = sys.stdin.read(), "stdin"
     else:
         if not file.exists():
             raise click.BadParameter(f"{file} does not exist", param_hint="FILE")
         text, source = file.read_text(encoding="utf-8"), str(file)
-    estate = read_estate_file(text, source)
+    estate, problems = parse_estate_file(text, source)
+    if estate is None:
+        raise EstateErrors(problems)
     database = state().database()
     devices = sum(len(account.devices) for account in estate.accounts)
     with Progress(
@@ -46,7 +63,15 @@ def load(file: Path, quiet: bool) -> None:
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        result = load_estate_file(database, estate, source=source, progress=progress)
+        result = load_estate_file(
+            database,
+            estate,
+            source=source,
+            progress=progress,
+            problems=problems,
+            allow_moves=allow_moves,
+            allow_domain_change=allow_domain_change,
+        )
     if not quiet:
         console.print(f"{source}: {result.summary()} (change {result.change_id})", highlight=False)
 

@@ -12,6 +12,9 @@ from provisioner.cli import (
     dns,
     estate,
     geoip,
+    history,
+    listing,
+    move,
     render,
     secrets,
     serve,
@@ -39,6 +42,7 @@ def cli(context: click.Context, db_url: str, verbose: bool) -> None:
 cli.add_command(db.db)
 cli.add_command(estate.load)
 cli.add_command(estate.dump)
+cli.add_command(move.move)
 cli.add_command(settings.settings)
 cli.add_command(serve.serve)
 cli.add_command(dns.dns)
@@ -47,6 +51,9 @@ cli.add_command(render.render)
 cli.add_command(templates.templates)
 cli.add_command(vendors.vendors)
 cli.add_command(secrets.secrets)
+cli.add_command(history.history)
+for _listing_command in listing.COMMANDS:
+    cli.add_command(_listing_command)
 
 
 def main() -> None:

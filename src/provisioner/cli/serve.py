@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -17,6 +18,7 @@ from provisioner.domain.errors import InvalidValue
 from provisioner.estate_files.load import load_estate_file, read_estate_file
 from provisioner.service import Endpoint, new_event_loop, run_service
 from provisioner.storage.snapshot import load_estate
+from provisioner.web import access_log
 from provisioner.web.front_door import Limits
 from provisioner.web.phone_request import normalise_public_url
 from provisioner.web.tls import TlsFiles
@@ -231,6 +233,8 @@ def serve(
     **dns_flags: Any,
 ) -> None:
     """Run the provisioning service until Ctrl-C or SIGTERM."""
+    if access_log.logger.level == logging.NOTSET:
+        access_log.logger.setLevel(logging.INFO)  # the phones' access log: on by default
     http = None if http_address.strip().lower() in _OFF else Endpoint.parse(http_address, "--http")
     https, tls = _tls_files(https_address, cert_path, key_path, client_cas)
     if http is None and https is None:

@@ -1,9 +1,19 @@
 """Applying an estate file to the database: all of it in one transaction, or nothing.
 
-The file is parsed and validated first (every problem reported at once, each naming its
-entry and field); then the entries are applied on top of what is stored and the result is
-checked as a whole (references between clusters, zones, partners, accounts and devices)
-before anything is committed. Devices go in by bulk statements, so 100,000 of them load in
+The file is parsed and validated first; an entry with a problem is set aside and the rest
+is applied on top of what is stored, and the result is checked as a whole (references
+between clusters, zones, partners, accounts and devices, duplicate MACs, the settings
+rules, the DNS zones) before anything is committed: every problem of the file (parse,
+schema, references, rules, DNS) comes back in one report, each naming its entry and field,
+and one problem means nothing is changed. (Only a file that is not YAML at all stops at
+the first.) A value of the wrong YAML type (``sip_user: 0100`` unquoted is a number) is
+refused naming the field and the value as written, with its quoted form.
+
+Moves and renames are explicit. A load that would give a stored device (by MAC) to another
+account, or change a stored cluster's or partner's DNS domain, is refused naming both
+accounts (or the old and the new domain) and how many phones it reaches, unless the load
+is told so (`allow_moves`, `allow_domain_change`: `provisioner load --allow-moves`,
+``--allow-domain-change``). Moving one device is `move_device` (`provisioner move device`). Devices go in by bulk statements, so 100,000 of them load in
 seconds; `progress` is told how many devices are done.
 
 An owner's ``templates`` (a cluster's, partner's or account's operator templates), when
@@ -26,19 +36,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
+import yaml
 import yaml_rs
 from pydantic import ValidationError
-from sqlalchemy import Table, delete, select, text, update
+from sqlalchemy import Table, delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from provisioner.dns.records import build_records
 from provisioner.domain.errors import EstateErrors, InvalidValue
 from provisioner.estate_files.schema import (
+    POSITION,
     AccountEntry,
     ClusterEntry,
     DeviceEntry,
     EstateFile,
+    Listed,
     TemplateEntry,
     ZoneEntry,
     plain_secret_problem,
@@ -62,6 +75,7 @@ class LoadResult:
     created: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
     removed: dict[str, int] = field(default_factory=dict)  # templates left out of a given list
+    moved: dict[str, int] = field(default_factory=dict)  # devices given to another account
 
     def summary(self) -> str:
         """``created 6 devices, 7 lines; updated 2 clusters; removed 1 template``."""
@@ -70,6 +84,7 @@ class LoadResult:
             ("created", self.created),
             ("updated", self.updated),
             ("removed", self.removed),
+            ("moved", self.moved),
         ):
             named = [
                 f"{number} {kind.removesuffix('s') if number == 1 and kind != 'global settings' else kind}"
@@ -85,7 +100,22 @@ class LoadResult:
 
 
 def read_estate_file(text: str, source: str = "estate file") -> EstateFile:
-    """Parse YAML text and validate its shape; raises `EstateErrors` naming every problem.
+    """Parse YAML text and validate its shape; raises `EstateErrors` naming every problem."""
+    estate, problems = parse_estate_file(text, source)
+    if problems or estate is None:
+        raise EstateErrors(problems)
+    return estate
+
+
+# The entries a problem sets aside: the innermost of these lists that holds it.
+_ENTRY_LISTS = {"clusters", "media_servers", "zones", "partners", "accounts", "devices"}
+
+
+def parse_estate_file(
+    text: str, source: str = "estate file"
+) -> tuple[EstateFile | None, list[InvalidValue]]:
+    """Parse YAML text and validate its shape: the file without the entries that have a
+    problem (None if it is not YAML, or not a mapping), and every problem found.
 
     YAML 1.2 (yaml-rs, a Rust parser: 20x faster than PyYAML on large files, and it
     refuses duplicate keys and alias bombs).
@@ -93,24 +123,153 @@ def read_estate_file(text: str, source: str = "estate file") -> EstateFile:
     try:
         raw = yaml_rs.loads(text, parse_datetime=False)
     except yaml_rs.YAMLDecodeError as error:
-        raise EstateErrors([InvalidValue(source, f"not valid YAML: {error}")]) from None
+        return None, [InvalidValue(source, f"not valid YAML: {error}")]
     if raw is None:
         raw = {}
-    try:
-        return EstateFile.model_validate(raw)
-    except ValidationError as error:
-        raise EstateErrors(
-            [InvalidValue(_where(raw, item["loc"]), _message(item)) for item in error.errors()]
-        ) from None
+    problems: list[InvalidValue] = []
+    written = _WrittenValues(text)
+    for _attempt in range(5):  # each pass sets aside what the one before found
+        try:
+            if _attempt == 0:
+                return EstateFile.model_validate(raw), problems
+            estate = EstateFile.model_validate(_without_positions(raw))
+            _copy_positions(raw, estate, estate._positions)
+            return estate, problems
+        except ValidationError as error:
+            items = error.errors()
+            problems.extend(
+                InvalidValue(_where(raw, item["loc"]), _message(item, written)) for item in items
+            )
+            if _attempt == 0:
+                _mark_positions(raw)
+            if not _set_aside(raw, [item["loc"] for item in items]):
+                return None, problems
+            written.locs_changed()
+    return None, problems
 
 
-def _message(item: Any) -> str:
-    message = item["msg"].removeprefix("Value error, ")
-    if item["type"] == "extra_forbidden":
+def _mark_positions(node: Any, in_entry_list: bool = False) -> None:
+    """Write each entry's position into it (`schema.POSITION`) before entries are set
+    aside, so that the others keep the positions they have in the file."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _mark_positions(value, key in _ENTRY_LISTS)
+    elif isinstance(node, list) and in_entry_list:
+        for position, item in enumerate(node):
+            if isinstance(item, dict):
+                item[POSITION] = position
+                _mark_positions(item)
+
+
+def _without_positions(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _without_positions(v) for k, v in node.items() if k != POSITION}
+    if isinstance(node, list):
+        return [_without_positions(item) for item in node]
+    return node
+
+
+def _copy_positions(raw: Any, entry: Any, positions: dict[int, int]) -> None:
+    """Give the entries validated after some were set aside their positions in the file."""
+    if not isinstance(raw, dict):
+        return
+    for name in _ENTRY_LISTS:
+        given, entries = raw.get(name), getattr(entry, name, None)
+        if isinstance(given, list) and isinstance(entries, list):
+            for raw_item, item in zip(given, entries, strict=False):
+                if isinstance(item, Listed) and isinstance(raw_item, dict):
+                    if isinstance(raw_item.get(POSITION), int):
+                        positions[id(item)] = raw_item[POSITION]
+                    _copy_positions(raw_item, item, positions)
+
+
+def _set_aside(raw: Any, locs: list[Sequence[Any]]) -> bool:
+    """Remove from `raw` each entry (or top-level field) a problem is in; False if none
+    can be (the file is not a mapping)."""
+    if not isinstance(raw, dict):
+        return False
+    cuts: dict[tuple[Any, ...], None] = {}
+    for loc in locs:
+        cut: tuple[Any, ...] = tuple(loc[:1])
+        for position, step in enumerate(loc):
+            if isinstance(step, int) and position and loc[position - 1] in _ENTRY_LISTS:
+                cut = tuple(loc[: position + 1])
+        if cut:
+            cuts[cut] = None
+    # The deepest and last first, so that an index still means the same entry.
+    for cut in sorted(
+        cuts, key=lambda path: [str(len(path))] + [str(p).zfill(12) for p in path], reverse=True
+    ):
+        node = raw
+        for step in cut[:-1]:
+            node = node[step] if isinstance(node, list | dict) else None
+            if node is None:
+                break
+        if isinstance(node, dict):
+            node.pop(cut[-1], None)
+        elif isinstance(node, list) and isinstance(cut[-1], int) and cut[-1] < len(node):
+            del node[cut[-1]]
+    return bool(cuts)
+
+
+class _WrittenValues:
+    """Scalars as the file writes them (``0100``, not the number 100), read only when a
+    problem needs one: the file is composed (not loaded) by PyYAML once, on demand. Once
+    entries are set aside, positions in the loaded data no longer match the file's."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.root: Any = None
+        self.composed = False
+        self.usable = True
+
+    def locs_changed(self) -> None:
+        self.usable = False
+
+    def at(self, loc: Sequence[Any]) -> str | None:
+        if not self.usable:
+            return None
+        if not self.composed:
+            self.composed = True
+            try:
+                self.root = yaml.compose(
+                    self.text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+                )
+            except yaml.YAMLError:
+                self.root = None
+        node = self.root
+        for step in loc:
+            if isinstance(node, yaml.MappingNode):
+                node = next((v for k, v in node.value if k.value == str(step)), None)
+            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
+                node = node.value[step] if step < len(node.value) else None
+            else:
+                return None
+        if isinstance(node, yaml.ScalarNode) and not node.style:
+            return str(node.value)
+        return None
+
+
+def _message(item: Any, written: _WrittenValues | None = None) -> str:
+    message = str(item["msg"]).removeprefix("Value error, ")
+    kind, value = item["type"], item.get("input")
+    if kind == "extra_forbidden":
         return "unknown field"
-    if item["type"] == "missing":
+    if kind == "missing":
         return "required"
+    as_written = written.at(item["loc"]) if written is not None else None
+    if kind == "string_type" and isinstance(value, bool | int | float):
+        token = as_written or (str(value).lower() if isinstance(value, bool) else str(value))
+        what = "true or false" if isinstance(value, bool) else "a number"
+        return f'{what}; write it quoted ("{token}") if it is text'
+    if kind in ("int_type", "float_type", "bool_type") and isinstance(value, str):
+        return f"text where {_WANTED[kind]} is meant; write it without quotes if it is one"
+    if kind in ("int_type", "bool_type") and isinstance(value, float | int):
+        return f"{as_written or value} is not {_WANTED[kind]}"
     return message
+
+
+_WANTED = {"int_type": "a whole number", "float_type": "a number", "bool_type": "true or false"}
 
 
 def _where(raw: Any, loc: Sequence[Any]) -> str:
@@ -125,6 +284,8 @@ def _where(raw: Any, loc: Sequence[Any]) -> str:
                 key = item.get("name", item.get("mac", item.get("index")))
                 if key is None and "vendor" in item:  # a template: ``yealink device``
                     key = f"{item['vendor']} {item.get('kind', '')}".strip()
+            if isinstance(item, dict):
+                step = item.get(POSITION, step)
             parts[-1] += f"[{step}]" + (f" {key}" if key is not None else "")
             node = item
         else:
@@ -136,9 +297,25 @@ def _where(raw: Any, loc: Sequence[Any]) -> str:
 # --- applying it ---
 
 
+class _Abandoned(Exception):
+    """The database refused a flush after problems were found: they are the cause."""
+
+
 class _Loader:
-    def __init__(self, session: Session, progress: Progress | None, keyring: Keyring) -> None:
+    def __init__(
+        self,
+        session: Session,
+        progress: Progress | None,
+        keyring: Keyring,
+        *,
+        allow_moves: bool = False,
+        allow_domain_change: bool = False,
+    ) -> None:
         self.session = session
+        self.allow_moves = allow_moves
+        self.allow_domain_change = allow_domain_change
+        # an entry's position in the file (`EstateFile.position`), once `apply` has the file
+        self.position: Callable[[Any, int], int] = lambda _entry, default: default
         self.progress = progress
         self.keyring = keyring
         self.errors: list[InvalidValue] = []
@@ -170,14 +347,34 @@ class _Loader:
         return value if self.keyring.is_current(value) else self.keyring.encrypt(plain)
 
     def flush(self) -> None:
-        """Flush to get ids and free unique keys; once an error is found, the transaction
-        is going to be rolled back, and flushing could only mask the error."""
-        if not self.errors:
+        """Flush to get ids and free unique keys. Once a problem is found the transaction
+        is going to be rolled back, but the rest of the file is still applied and checked;
+        should the database then refuse a flush, the problems found are its cause."""
+        try:
             self.session.flush()
+        except IntegrityError:
+            if self.errors:
+                raise _Abandoned() from None
+            raise
+
+    def checking(self, check: Callable[[], None]) -> None:
+        """Run one of the checks of the whole estate. After a problem, the estate in the
+        transaction may be one no check expects: a check that fails on it then adds nothing
+        (the problems already found say what to fix first)."""
+        if not self.errors:
+            check()
+            return
+        try:
+            check()
+        except _Abandoned:
+            raise
+        except Exception:  # see the docstring
+            pass
 
     # global
 
     def apply(self, estate: EstateFile) -> None:
+        self.position = estate.position
         if "settings" in estate.model_fields_set:
             row = self.session.get(models.GlobalSettings, 1)
             if row is None:
@@ -198,21 +395,17 @@ class _Loader:
         self.partners = {p.name: p for p in self.session.scalars(select(models.Partner))}
         self.domains = {c.domain: f"cluster {c.name}" for c in self.clusters.values()}
         self.domains |= {p.domain: f"partner {p.name}" for p in self.partners.values()}
-        for position, cluster_entry in enumerate(estate.clusters):
+        for index, cluster_entry in enumerate(estate.clusters):
+            position = self.position(cluster_entry, index)
             self.apply_cluster(f"clusters[{position}] {cluster_entry.name}", cluster_entry)
-        if self.errors:
-            return
-        self.session.flush()
+        self.flush()
         self.accounts = {a.name: a for a in self.session.scalars(select(models.Account))}
-        for position, account_entry in enumerate(estate.accounts):
+        for index, account_entry in enumerate(estate.accounts):
+            position = self.position(account_entry, index)
             self.apply_account(f"accounts[{position}] {account_entry.name}", account_entry)
-        if self.errors:
-            return
-        self.session.flush()
+        self.flush()
         self.apply_devices(estate.accounts)
-        if self.errors:
-            return
-        self.session.flush()
+        self.flush()
         self.apply_templates()
 
     def apply_cluster(self, where: str, entry: ClusterEntry) -> None:
@@ -232,7 +425,21 @@ class _Loader:
             cluster = models.Cluster(name=entry.name, settings={})
             self.session.add(cluster)
             self.clusters[entry.name] = cluster
-        if entry.domain is not None and not self.claim_domain(
+        domain_refused = (
+            not created
+            and entry.domain is not None
+            and not self.domain_change_allowed(
+                f"{where} › domain",
+                f"cluster {entry.name}",
+                cluster.domain,
+                entry.domain,
+                models.Account.cluster_id == cluster.id,
+                models.Account.partner_id.is_(None),
+            )
+        )
+        if domain_refused:
+            given = given - {"domain"}
+        elif entry.domain is not None and not self.claim_domain(
             f"{where} › domain", entry.domain, f"cluster {entry.name}"
         ):
             return
@@ -246,13 +453,22 @@ class _Loader:
         servers = {server.name: server for server in cluster.media_servers}
         for server_entry in entry.media_servers:
             server = servers.get(server_entry.name)
+            if server is None and server_entry.addresses is None:
+                self.error(
+                    f"{where} › media_servers"
+                    f"[{self.position(server_entry, entry.media_servers.index(server_entry))}] "
+                    f"{server_entry.name} › addresses",
+                    "required for a new media server",
+                )
+                continue
             self.count("media servers", server is None)
             if server is None:
                 server = models.MediaServer(name=server_entry.name)
                 cluster.media_servers.append(server)
                 servers[server.name] = server
             fields = server_entry.model_fields_set
-            server.addresses = list(server_entry.addresses)
+            if server_entry.addresses is not None:
+                server.addresses = list(server_entry.addresses)
             if "latitude" in fields or server.latitude is None:
                 server.latitude, server.longitude = server_entry.latitude, server_entry.longitude
             if "ports" in fields or server.udp_port is None:
@@ -261,7 +477,8 @@ class _Loader:
         self.flush()
 
         zones = {zone.name: zone for zone in cluster.zones}
-        for position, zone_entry in enumerate(entry.zones):
+        for index, zone_entry in enumerate(entry.zones):
+            position = self.position(zone_entry, index)
             zone_where = f"{where} › zones[{position}] {zone_entry.name}"
             self.apply_zone(zone_where, cluster, zones, servers, zone_entry)
 
@@ -306,7 +523,8 @@ class _Loader:
                 f"{where} › partners" if entry.partners else f"{where} › kind",
                 f"hosted partners live only on a hosted cluster, this one is {cluster.kind}",
             )
-        for position, partner_entry in enumerate(entry.partners):
+        for index, partner_entry in enumerate(entry.partners):
+            position = self.position(partner_entry, index)
             partner_where = f"{where} › partners[{position}] {partner_entry.name}"
             partner = self.partners.get(partner_entry.name)
             self.count("partners", partner is None)
@@ -317,7 +535,18 @@ class _Loader:
             elif partner.cluster_id != cluster.id:
                 self.error(partner_where, "this partner belongs to another cluster")
                 continue
-            if self.claim_domain(
+            if partner_entry.domain is None:
+                if partner.domain is None:
+                    self.error(f"{partner_where} › domain", "required for a new partner")
+            elif partner.domain is not None and not self.domain_change_allowed(
+                f"{partner_where} › domain",
+                f"partner {partner.name}",
+                partner.domain,
+                partner_entry.domain,
+                models.Account.partner_id == partner.id,
+            ):
+                pass
+            elif self.claim_domain(
                 f"{partner_where} › domain", partner_entry.domain, f"partner {partner_entry.name}"
             ):
                 partner.domain = partner_entry.domain
@@ -335,6 +564,16 @@ class _Loader:
         entry: ZoneEntry,
     ) -> None:
         zone = zones.get(entry.name)
+        if zone is None:
+            missing = [
+                name
+                for name in ("latitude", "longitude", "media_servers")
+                if getattr(entry, name) is None
+            ]
+            for name in missing:
+                self.error(f"{where} › {name}", "required for a new zone")
+            if missing:
+                return
         self.count("zones", zone is None)
         if zone is None:
             zone = models.Zone(name=entry.name)
@@ -343,10 +582,13 @@ class _Loader:
         given = entry.model_fields_set
         if "proxy_label" in given or zone.proxy_label is None:
             zone.proxy_label = entry.proxy_label or entry.name
-        zone.latitude, zone.longitude = entry.latitude, entry.longitude
+        if entry.latitude is not None and entry.longitude is not None:  # both or neither
+            zone.latitude, zone.longitude = entry.latitude, entry.longitude
         for name in ("srv_weight", "ttl", "transports"):
             if name in given or getattr(zone, name) is None:
                 setattr(zone, name, getattr(entry, name))
+        if entry.media_servers is None:
+            return  # its stored list stays
         if entry.media_servers == "nearest":
             zone.media_order = "nearest"
             zone.media_server_links = []
@@ -430,6 +672,27 @@ class _Loader:
         self.error(where, f"no zone {name!r} in cluster {cluster.name}")
         return None
 
+    def domain_change_allowed(
+        self, where: str, owner: str, stored: str, given: str, *accounts: Any
+    ) -> bool:
+        """A stored cluster's or partner's domain changes only when the load is told so:
+        every name its phones are given lives under it. `accounts` selects the accounts
+        whose phones use it."""
+        if stored == given or self.allow_domain_change:
+            return True
+        phones = self.session.scalar(
+            select(func.count(models.Device.id))
+            .join(models.Account, models.Device.account_id == models.Account.id)
+            .where(*accounts)
+        )
+        self.error(
+            where,
+            f"would change the domain of {owner} from {stored} to {given}, re-pointing "
+            f"{_phones(phones or 0)} to names under {given}; if that is meant, load with "
+            "--allow-domain-change",
+        )
+        return False
+
     def claim_domain(self, where: str, domain: str, owner: str) -> bool:
         """Cluster and partner domains are all distinct: each is a DNS zone of its own."""
         holder = self.domains.get(domain)
@@ -450,7 +713,8 @@ class _Loader:
             cluster.id: {zone.name: zone.id for zone in cluster.zones}
             for cluster in self.clusters.values()
         }
-        for a_pos, account_entry in enumerate(accounts):
+        for index, account_entry in enumerate(accounts):
+            a_pos = self.position(account_entry, index)
             account = self.accounts.get(account_entry.name)
             target = _AccountTarget(
                 a_pos,
@@ -459,7 +723,8 @@ class _Loader:
                 zones_by_cluster.get(account.cluster_id, {}) if account else {},
                 account.cluster.name if account else "",
             )
-            for d_pos, device in enumerate(account_entry.devices):
+            for d_index, device in enumerate(account_entry.devices):
+                d_pos = self.position(device, d_index)
                 if device.mac in first_seen:
                     other, other_pos = first_seen[device.mac]
                     self.error(
@@ -473,7 +738,9 @@ class _Loader:
         total = len(entries)
         if self.progress:
             self.progress(0, total)
-        existing = self._existing_ids([entry[2].mac for entry in entries])
+        stored = self._stored_devices([entry[2].mac for entry in entries])
+        self.check_moves(entries, stored)
+        existing = {mac: device_id for mac, (device_id, _account) in stored.items()}
         existing_before = set(existing)
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
@@ -491,8 +758,6 @@ class _Loader:
                 updates.append(row)
                 if "lines" in device.model_fields_set:
                     lines_for.append(device)
-        if self.errors:
-            return
         done = 0
         table = _DEVICES
         for chunk in _chunks(inserts, _CHUNK):
@@ -511,28 +776,61 @@ class _Loader:
         if len(inserts) + len(updates) > _WHOLE_TABLE_FROM:
             self.refresh_statistics()
         if inserts:
-            existing.update(self._existing_ids([row["mac"] for row in inserts]))
+            inserted = self._stored_devices([row["mac"] for row in inserts])
+            existing.update((mac, device_id) for mac, (device_id, _account) in inserted.items())
         self.replace_lines(lines_for, existing, replaced=existing_before)
         if self.progress:
             self.progress(total, total)
 
-    def _existing_ids(self, macs: Sequence[str]) -> dict[str, int]:
-        """The ids of the devices among `macs` that are already stored."""
-        select_pairs = select(models.Device.mac, models.Device.id)
+    def _stored_devices(self, macs: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """(id, account id) of the devices among `macs` that are already stored."""
+        select_rows = select(models.Device.mac, models.Device.id, models.Device.account_id)
         if len(macs) > _WHOLE_TABLE_FROM:
             # Many devices: one pass over the table beats thousands of IN lookups.
             wanted = set(macs)
-            pairs = self.session.execute(select_pairs.execution_options(yield_per=10_000))
-            return {mac: device_id for mac, device_id in pairs if mac in wanted}
-        found: dict[str, int] = {}
+            rows = self.session.execute(select_rows.execution_options(yield_per=10_000))
+            return {mac: (i, account) for mac, i, account in rows if mac in wanted}
+        found: dict[str, tuple[int, int]] = {}
         for chunk in _chunks(macs, _CHUNK):
             found.update(
-                (mac, device_id)
-                for mac, device_id in self.session.execute(
-                    select_pairs.where(models.Device.mac.in_(chunk))
+                (mac, (device_id, account_id))
+                for mac, device_id, account_id in self.session.execute(
+                    select_rows.where(models.Device.mac.in_(chunk))
                 )
             )
         return found
+
+    def check_moves(
+        self,
+        entries: Sequence[tuple[_AccountTarget, int, DeviceEntry]],
+        stored: dict[str, tuple[int, int]],
+    ) -> None:
+        """A stored device listed under another account is a move: refused, one problem
+        per pair of accounts naming both and the phones, unless the load allows moves."""
+        moves: dict[tuple[int, int], list[str]] = {}  # (from, to account) → MACs
+        targets: dict[int, _AccountTarget] = {}
+        for target, _d_pos, device in entries:
+            found = stored.get(device.mac)
+            if found is not None and found[1] != target.account_id:
+                moves.setdefault((found[1], target.account_id), []).append(device.mac)
+                targets[target.account_id] = target
+        if not moves:
+            return
+        if self.allow_moves:
+            number = sum(len(macs) for macs in moves.values())
+            self.result.moved["devices"] = self.result.moved.get("devices", 0) + number
+            return
+        names = {account.id: account.name for account in self.accounts.values()}
+        for (from_id, to_id), macs in moves.items():
+            target = targets[to_id]
+            shown = ", ".join(macs[:5]) + (f" and {len(macs) - 5} more" if len(macs) > 5 else "")
+            self.error(
+                f"accounts[{target.position}] {target.name} › devices",
+                f"would move {_phones(len(macs))} from account {names.get(from_id, from_id)} "
+                f"to account {target.name} ({shown}); a load does not move phones between "
+                "accounts unless told: use `provisioner move device MAC --to-account "
+                f"{target.name}`, or load with --allow-moves",
+            )
 
     def refresh_statistics(self) -> None:
         """After a large load, PostgreSQL's planner must know the tables grew, or the
@@ -597,25 +895,59 @@ class _Loader:
     ) -> None:
         """Give `devices` the lines of their entries; those in `replaced` had lines before."""
         device_ids = [ids[device.mac] for device in devices if device.mac in replaced]
+        # A line entry (by index) that leaves a field out keeps the stored line's value.
+        before: dict[tuple[int, int], Any] = {}
+        needs_stored = {
+            ids[device.mac]
+            for device in devices
+            if device.mac in replaced
+            and any(_LINE_FIELDS - line.model_fields_set for line in device.lines)
+        }
+        for chunk in _chunks(sorted(needs_stored), _CHUNK):
+            for stored_line in self.session.execute(
+                select(_LINES).where(_LINES.c.device_id.in_(chunk))
+            ).mappings():
+                before[(stored_line["device_id"], stored_line["index"])] = stored_line
         for chunk in _chunks(device_ids, _CHUNK):
             self.session.execute(delete(models.Line).where(models.Line.device_id.in_(chunk)))
-        rows = [
-            {
-                "device_id": ids[device.mac],
-                "index": line.index,
-                "sip_user": line.sip_user,
-                "auth_name": line.auth_name or line.sip_user,
-                "password": self.stored_secret(
-                    f"device {device.mac} › lines[index {line.index}] › password",
-                    "password",
-                    line.password,
-                ),
-                "display_name": line.display_name,
-                "label": line.label,
-            }
-            for device in devices
-            for line in device.lines
-        ]
+        rows = []
+        for device in devices:
+            device_id = ids[device.mac]
+            for line in device.lines:
+                where = f"device {device.mac} › lines[index {line.index}]"
+                stored: Any = before.get((device_id, line.index))
+                given = line.model_fields_set
+                if stored is None and (line.sip_user is None or line.password is None):
+                    for name in ("sip_user", "password"):
+                        if getattr(line, name) is None:
+                            self.error(f"{where} › {name}", "required for a new line")
+                    continue
+                sip_user = line.sip_user if line.sip_user is not None else stored["sip_user"]
+                if line.auth_name is not None:
+                    auth_name = line.auth_name
+                elif stored is not None and stored["auth_name"] != stored["sip_user"]:
+                    auth_name = stored["auth_name"]  # set apart from the SIP user: kept
+                else:
+                    auth_name = sip_user
+                rows.append(
+                    {
+                        "device_id": device_id,
+                        "index": line.index,
+                        "sip_user": sip_user,
+                        "auth_name": auth_name,
+                        "password": (
+                            self.stored_secret(f"{where} › password", "password", line.password)
+                            if line.password is not None
+                            else stored["password"]
+                        ),
+                        "display_name": line.display_name
+                        if "display_name" in given or stored is None
+                        else stored["display_name"],
+                        "label": line.label
+                        if "label" in given or stored is None
+                        else stored["label"],
+                    }
+                )
         for chunk in _chunks(rows, _CHUNK * 5):
             self.session.execute(_LINES.insert(), chunk)
         self.count("lines", True, len(rows))
@@ -719,6 +1051,7 @@ class _Loader:
 
 _DEVICES = cast(Table, models.Device.__table__)
 _LINES = cast(Table, models.Line.__table__)
+_LINE_FIELDS = {"sip_user", "auth_name", "password", "display_name", "label"}
 _UPDATABLE = ("vendor", "model", "provisioning_user", "provisioning_password", "settings")
 
 
@@ -736,6 +1069,10 @@ class _AccountTarget:
         return f"accounts[{self.position}] {self.name} › devices[{device_position}] {mac}"
 
 
+def _phones(number: int) -> str:
+    return f"{number} phone" if number == 1 else f"{number} phones"
+
+
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -747,26 +1084,42 @@ def load_estate_file(
     *,
     source: str = "estate file",
     progress: Progress | None = None,
+    problems: Sequence[InvalidValue] = (),
+    allow_moves: bool = False,
+    allow_domain_change: bool = False,
+    summary: str | None = None,
 ) -> LoadResult:
-    """Apply `estate` in one transaction; raises `EstateErrors` and changes nothing on error."""
+    """Apply `estate` in one transaction; raises `EstateErrors` and changes nothing on error.
+
+    `problems` are those already found in the file (`parse_estate_file`): the estate is
+    still applied and checked so that they are reported with every other, then refused.
+    `summary` is the change's description in the history (``load SOURCE`` by default).
+    """
+    found = list(problems)
     try:
-        with database.write(f"load {source}") as session:
-            loader = _Loader(session, progress, database.keyring)
-            loader.apply(estate)
-            if not loader.errors:
-                session.flush()
-                loader.check_estate()
-            if not loader.errors:
-                loader.check_publishable()
-            if not loader.errors:
-                loader.errors.extend(check_devices(session))
-            if not loader.errors:
-                loader.check_templates()
+        with database.write(summary or f"load {source}") as session:
+            loader = _Loader(
+                session,
+                progress,
+                database.keyring,
+                allow_moves=allow_moves,
+                allow_domain_change=allow_domain_change,
+            )
+            loader.errors = found
+            try:
+                loader.apply(estate)
+                loader.flush()
+                loader.checking(loader.check_estate)
+                loader.checking(loader.check_publishable)
+                loader.checking(lambda: loader.errors.extend(check_devices(session)))
+                loader.checking(loader.check_templates)
+            except _Abandoned:
+                pass
             if loader.errors:
                 raise EstateErrors(loader.errors)
         loader.result.change_id = session.info["change_id"]
         return loader.result
     except IntegrityError as error:
         raise EstateErrors(
-            [InvalidValue(source, f"conflicts with stored data: {error.orig}")]
+            [*found, InvalidValue(source, f"conflicts with stored data: {error.orig}")]
         ) from None

@@ -2,9 +2,16 @@
 
 Each entry is found by its natural key (cluster, partner and account by name, media
 server and zone by name within their cluster, device by MAC, line by index). A field left
-out of an entry keeps its stored value, or takes its default for a new entry; a list that
-is given (a zone's media servers, a device's lines, an owner's templates) replaces the
-stored one.
+out of an entry keeps its stored value, or takes its default for a new entry (for every
+kind of entry: a zone given without its location keeps the stored one); a list that is
+given (a zone's media servers, a device's lines, an owner's templates) replaces the stored
+one. What a new entry must give (a zone's location, a media server's addresses, a
+partner's domain) is checked when the file is applied, where it is known to be new.
+
+Types are strict: a number where text is meant (``sip_user: 0100`` unquoted, which YAML
+reads as the number 100) is refused, never converted; `estate_files.load` names the value
+as written and suggests its quoted form. The one exception is a MAC written as 12 digits,
+whose leading zeros can be put back without guessing.
 
 A cluster, partner or account may carry ``templates``: its operator templates (see
 `provisioner templates`), each a vendor, a file kind of that vendor and the Jinja2 source,
@@ -23,6 +30,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     TypeAdapter,
     ValidationError,
     ValidationInfo,
@@ -75,7 +83,7 @@ Longitude = Annotated[float, Field(ge=-180, le=180)]
 Text = Annotated[str, Field(min_length=1, max_length=128), AfterValidator(writable)]
 OptionalText = Annotated[str, Field(max_length=128), AfterValidator(writable)]
 Transport = Literal["udp", "tcp", "tls"]
-_STRINGS = ConfigDict(coerce_numbers_to_str=True, str_strip_whitespace=True)
+_STRINGS = ConfigDict(strict=True, str_strip_whitespace=True)
 
 
 def _plain_or_encrypted(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
@@ -112,9 +120,16 @@ def plain_secret_problem(field_name: str, plain: str) -> str | None:
 
 
 class Entry(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", coerce_numbers_to_str=True, str_strip_whitespace=True, frozen=True
-    )
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True, frozen=True)
+
+
+# The key under which `estate_files.load` writes an entry's position in the file before it
+# sets aside entries with problems, so that the others are still named by their position.
+POSITION = "\x00position"
+
+
+class Listed(Entry):
+    """An entry of one of the file's lists (clusters, accounts, devices, …)."""
 
 
 class Ports(Entry):
@@ -123,11 +138,12 @@ class Ports(Entry):
     tls: Port = 5061
 
 
-class MediaServerEntry(Entry):
+class MediaServerEntry(Listed):
     name: Label
-    addresses: Annotated[
-        list[Annotated[str, AfterValidator(names.ip_address)]], Field(min_length=1)
-    ]
+    addresses: (
+        Annotated[list[Annotated[str, AfterValidator(names.ip_address)]], Field(min_length=1)]
+        | None
+    ) = None  # required for a new media server
     latitude: Latitude | None = None
     longitude: Longitude | None = None
     ports: Ports = Ports()
@@ -139,15 +155,21 @@ class MediaServerEntry(Entry):
         return self
 
 
-class ZoneEntry(Entry):
+class ZoneEntry(Listed):
     name: Label
     proxy_label: Label | None = None
-    latitude: Latitude
-    longitude: Longitude
-    media_servers: Literal["nearest"] | Annotated[list[Label], Field(min_length=1)]
+    latitude: Latitude | None = None  # latitude, longitude, media_servers: required for a
+    longitude: Longitude | None = None  # new zone; left out, an existing zone keeps its own
+    media_servers: Literal["nearest"] | Annotated[list[Label], Field(min_length=1)] | None = None
     srv_weight: Annotated[int, Field(ge=0, le=65535)] = 50
     ttl: Annotated[int, Field(ge=0, le=2147483647)] = 300
     transports: Annotated[list[Transport], Field(min_length=1)] = ["udp", "tcp", "tls"]
+
+    @model_validator(mode="after")
+    def _both_coordinates(self) -> ZoneEntry:
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValueError("give both latitude and longitude, or neither")
+        return self
 
     @field_validator("media_servers", "transports")
     @classmethod
@@ -202,9 +224,9 @@ def _one_per_file(templates: list[TemplateEntry]) -> list[TemplateEntry]:
 Templates = Annotated[list[TemplateEntry], AfterValidator(_one_per_file)]
 
 
-class PartnerEntry(Entry):
+class PartnerEntry(Listed):
     name: Label
-    domain: HostName
+    domain: HostName | None = None  # required for a new partner
     settings: Settings = {}
     templates: Templates = []  # given: replaces the partner's templates
 
@@ -228,7 +250,7 @@ class ZoneRuleEntry(Entry):
     zone: Label
 
 
-class ClusterEntry(Entry):
+class ClusterEntry(Listed):
     name: Label
     kind: Literal["hosted", "private-cloud", "global-infrastructure"] | None = None
     domain: HostName | None = None
@@ -252,14 +274,14 @@ class ClusterEntry(Entry):
 
 class LineEntry(Entry):
     index: Annotated[int, Field(ge=1, le=64)]
-    sip_user: Text
+    sip_user: Text | None = None  # sip_user, password: required for a new line
     auth_name: Text | None = None  # defaults to sip_user
-    password: LinePassword
+    password: LinePassword | None = None
     display_name: OptionalText = ""
     label: OptionalText = ""
 
 
-class DeviceEntry(Entry):
+class DeviceEntry(Listed):
     mac: Mac
     vendor: Literal[VENDORS] | None = None  # type: ignore[valid-type]
     model: Text | None = None
@@ -283,7 +305,7 @@ class DeviceEntry(Entry):
         return lines
 
 
-class AccountEntry(Entry):
+class AccountEntry(Listed):
     name: Label
     cluster: Label | None = None
     partner: Label | None = None
@@ -298,3 +320,10 @@ class EstateFile(Entry):
     settings: Settings = {}
     clusters: list[ClusterEntry] = []
     accounts: list[AccountEntry] = []
+    # id of an entry → its position in the file, for entries after one set aside
+    _positions: dict[int, int] = PrivateAttr(default_factory=dict)
+
+    def position(self, entry: Listed, default: int) -> int:
+        """The entry's position in the file: `default` (its position in its list) unless
+        entries before it were set aside (`estate_files.load.parse_estate_file`)."""
+        return self._positions.get(id(entry), default)

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session
 
 from provisioner.domain.errors import ProvisionerError
-from provisioner.storage import secrets
+from provisioner.storage import history, secrets
 from provisioner.storage.models import Change
 
 log = logging.getLogger(__name__)
@@ -128,20 +128,25 @@ class Database:
                 yield connection
 
     @contextmanager
-    def write(self, summary: str) -> Iterator[Session]:
-        """One all-or-nothing change to the estate, recorded in ``changes``.
+    def write(self, summary: str, actor: str | None = None) -> Iterator[Session]:
+        """One all-or-nothing change to the estate, recorded in ``changes`` with who made
+        it (`actor`, else the operating-system user) and what it wrote (`storage.history`):
+        `summary` must name no secret value.
 
         The session's ``info["change_id"]`` holds the new change's id after the block.
         """
         with self.write_connection() as connection:
             session = Session(bind=connection, expire_on_commit=False, autoflush=False)
+            recorder = history.Recorder(session)
             try:
                 yield session
-                change = Change(summary=summary[:1000])
+                session.flush()
+                change = history.finish(recorder, summary, actor)
                 session.add(change)
                 session.flush()
                 session.info["change_id"] = change.id
             finally:
+                recorder.close()
                 session.close()
 
     @contextmanager

@@ -6,6 +6,8 @@ unknown owner or a bad value changes nothing.
 
 from __future__ import annotations
 
+import contextlib
+import shlex
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -14,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from provisioner.domain.errors import EstateErrors, InvalidValue, NotFound
 from provisioner.domain.mac import normalise_mac
-from provisioner.domain.settings import SCHEMA, Layer, to_storable
+from provisioner.domain.settings import SCHEMA, Layer, as_text, mask, to_storable
 from provisioner.storage import models
 from provisioner.storage.database import Database
 from provisioner.storage.settings_check import check_devices
@@ -53,6 +55,27 @@ def _owner_row(session: Session, layer: Layer, owner: str | None) -> Any:
     return row
 
 
+def _summary(
+    layer: Layer, owner: str | None, set_values: Mapping[str, Any], unset: list[str]
+) -> str:
+    """``settings set --device 001565a00001 transport=udp``: the command it amounts to, a
+    secret setting's value masked."""
+    if layer is Layer.DEVICE and owner is not None:
+        with contextlib.suppress(ValueError):  # refused below, as unknown
+            owner = normalise_mac(owner)
+    where = f"--{layer.label}" if owner is None else f"--{layer.label} {shlex.quote(owner)}"
+    parts = []
+    if set_values:
+        shown = " ".join(
+            shlex.quote(f"{key}={as_text(mask(key, value))[:80]}")
+            for key, value in set_values.items()
+        )
+        parts.append(f"settings set {where} {shown}")
+    if unset:
+        parts.append(f"settings unset {where} {' '.join(map(shlex.quote, unset))}")
+    return "; ".join(parts) or f"settings {describe(layer, owner)}"
+
+
 def change_layer(
     database: Database,
     layer: Layer,
@@ -65,7 +88,7 @@ def change_layer(
     for key in unset:
         if key not in SCHEMA:
             raise InvalidValue(f"{describe(layer, owner)}: {key}", "unknown setting")
-    with database.write(f"settings {describe(layer, owner)}") as session:
+    with database.write(_summary(layer, owner, set_values, unset)) as session:
         row = _owner_row(session, layer, owner)
         values = dict(row.settings or {})
         values.update({key: to_storable(value) for key, value in set_values.items()})

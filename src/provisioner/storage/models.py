@@ -43,7 +43,8 @@ class Base(DeclarativeBase):
 
 class Change(Base):
     """One committed change to the estate. Its id only rises: DNS serials and caches
-    follow it, and other processes poll it to notice changes."""
+    follow it, and other processes poll it to notice changes. It is also the estate's
+    history (`storage.history`): when, who, what."""
 
     __tablename__ = "changes"
 
@@ -51,7 +52,11 @@ class Change(Base):
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    summary: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text)  # what changed: counts and names, no value
+    # who: the operating-system user for the CLI (an API token's name, later)
+    actor: Mapped[str | None] = mapped_column(String(128))
+    # " mac1 mac2 ": the devices whose own rows it wrote (`storage.history`), or NULL
+    devices: Mapped[str | None] = mapped_column(Text)
 
 
 class GlobalSettings(Base):

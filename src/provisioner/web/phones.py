@@ -56,7 +56,7 @@ from provisioner.vendors.base import (
 )
 from provisioner.vendors.overrides import render_operator_template
 from provisioner.vendors.problems import render_problem
-from provisioner.web import answers
+from provisioner.web import access_log, answers
 from provisioner.web.access import DEFAULT as DEFAULT_ACCESS
 from provisioner.web.access import access_of
 from provisioner.web.answers import Answer, Receive, Scope, Send
@@ -265,7 +265,7 @@ class PhoneFiles:
         """The answer to a phone's request: `decide`, fetching what it needs first.
         `decided`: what a call to `decide` just said this request needs."""
         if request.method not in ("GET", "HEAD", "PUT"):
-            return answers.METHOD_NOT_ALLOWED
+            return self._logged(request, identified, answers.METHOD_NOT_ALLOWED)
         if not self._started:
             await self.start()
             decided = None
@@ -280,14 +280,22 @@ class PhoneFiles:
                 assert identified.mac is not None
                 looked_up = await self._look_up(identified.mac)
                 if isinstance(looked_up, Answer):
-                    return looked_up
+                    return self._logged(request, identified, looked_up)
                 entry = looked_up
             elif decided is Needs.SNAPSHOT:
                 snapshot = await self._snapshot()
             else:
                 assert isinstance(decided, Upload) and receive is not None
-                return await self._store_upload(receive, decided.record, request.path)
+                stored = await self._store_upload(receive, decided.record, request.path)
+                return self._logged(request, identified, stored)
             decided = None
+
+    def _logged(self, request: PhoneRequest, identified: Identified, answer: Answer) -> Answer:
+        """`answer`, written to the access log: every request ends here or in `decide`."""
+        if access_log.logger.isEnabledFor(logging.INFO):
+            address = self.locating.client_address(request.client, request.raw_headers)
+            access_log.log_answer(request, identified.mac, address, answer)
+        return answer
 
     def decide(
         self,
@@ -299,7 +307,21 @@ class PhoneFiles:
         """The whole flow, without waiting: the answer, or what must be fetched first (the
         device, the estate snapshot) or read (an upload's body). Nothing here changes any
         state until it returns an answer, so it can be called again once that is at hand;
-        a warm fetch is answered by this call alone."""
+        a warm fetch is answered by this call alone. An answer is written to the access
+        log here: the front door and the ASGI route both end their requests here (or in
+        `answer`'s own refusals)."""
+        decided = self._decide(request, identified, entry, snapshot)
+        if isinstance(decided, Answer):
+            return self._logged(request, identified, decided)
+        return decided
+
+    def _decide(
+        self,
+        request: PhoneRequest,
+        identified: Identified,
+        entry: DeviceEntry | None,
+        snapshot: Snapshot | None,
+    ) -> Answer | Needs | Upload:
         method = request.method
         headers = request.headers
         base_url = self.public_urls.of(request)
